@@ -127,16 +127,20 @@ def _reset_all_instances() -> None:
     gets that call before it is dropped. Errors in ``_on_reset`` are reported as warnings.
     """
     with _lock:
+        instances: dict[int, Any] = {}  # one instance may sit in several classes' dicts
         for cls in list(_managed_classes):
-            instances = list(cls.__dict__.get("_instance_dict", {}).values())
-            cls._instance_dict.clear()
-            for instance in instances:
-                on_reset = getattr(instance, "_on_reset", None)
-                if callable(on_reset):
-                    try:
-                        on_reset()
-                    except Exception as exc:
-                        warnings.warn(
-                            f"{type(instance).__name__}._on_reset() failed: {exc!r}",
-                            stacklevel=2,
-                        )
+            instance_dict = cls.__dict__.get("_instance_dict")
+            if instance_dict is None:
+                continue
+            for instance in instance_dict.values():
+                instances.setdefault(id(instance), instance)
+            instance_dict.clear()
+        for instance in instances.values():
+            on_reset = getattr(instance, "_on_reset", None)
+            if callable(on_reset):
+                try:
+                    on_reset()
+                except Exception as exc:
+                    warnings.warn(
+                        f"{type(instance).__name__}._on_reset() failed: {exc!r}", stacklevel=2
+                    )

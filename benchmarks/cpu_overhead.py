@@ -1,0 +1,145 @@
+"""Per-iteration CPU overhead of piston's Runner against a hand-written training loop.
+
+A tiny MLP (32→64→10, batch 32, one thread, in-memory batches) is trained for ``--iters``
+iterations (a) by a plain loop and (b) by ``Runner`` with its default hooks (logging every 10
+iterations, no checkpoint), alternating A/B ``--rounds`` times in one process. Both read the
+same pre-made batches through the same ``DataLoader(batch_size=None)``. Each side is timed over
+its steady state (from iteration ``--warmup`` to the end). Prints the per-iteration times and
+the median ratio B/A (target: ≤ 1.03).
+
+Usage: ``python benchmarks/cpu_overhead.py [--iters 2000] [--rounds 5] [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import tempfile
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+
+class Batches(Dataset):
+    def __init__(self, num: int, seed: int = 0) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        self.items = [
+            (torch.randn(32, 32, generator=gen), torch.randint(0, 10, (32,), generator=gen))
+            for _ in range(num)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, idx: int):
+        return self.items[idx]
+
+
+def make_mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def plain_loop(loader: DataLoader, warmup: int) -> float:
+    model = make_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.train()
+    start = 0.0
+    for i, (x, y) in enumerate(loader):
+        if i == warmup:
+            start = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return (time.perf_counter() - start) / (len(loader) - warmup)
+
+
+def piston_loop(loader: DataLoader, warmup: int, work_dir: str) -> float:
+    from piston.hooks import Hook
+    from piston.model import BaseModel
+    from piston.runner import Runner
+
+    class Net(BaseModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.mlp = make_mlp()
+
+        def forward(self, x, y, mode="tensor"):
+            out = self.mlp(x)
+            if mode == "loss":
+                return {"loss": F.cross_entropy(out, y)}
+            return out
+
+    class Clock(Hook):
+        priority = "LOWEST"
+
+        def __init__(self) -> None:
+            self.start = self.end = 0.0
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+            if batch_idx == warmup:
+                self.start = time.perf_counter()
+
+        def after_train(self, runner) -> None:
+            self.end = time.perf_counter()
+
+    clock = Clock()
+    runner = Runner(
+        model=Net(),
+        work_dir=work_dir,
+        train_dataloader=loader,
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01, momentum=0.9)),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=10)),
+        custom_hooks=[clock],
+        log_level="WARNING",
+        randomness=dict(seed=0),
+    )
+    runner.train()
+    return (clock.end - clock.start) / (len(loader) - warmup)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    logging.disable(logging.INFO)
+    loader = DataLoader(Batches(args.iters), batch_size=None, shuffle=False)
+    plain, runner, ratios = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        piston_loop(loader, args.warmup, f"{tmp}/warm")  # imports and first-run costs
+        for r in range(args.rounds):
+            a = plain_loop(loader, args.warmup)
+            b = piston_loop(loader, args.warmup, f"{tmp}/r{r}")
+            plain.append(a)
+            runner.append(b)
+            ratios.append(b / a)
+            print(f"round {r}: plain {a * 1e6:8.1f} us/iter  piston {b * 1e6:8.1f} us/iter  ratio {b / a:.3f}")
+    result = dict(
+        plain_us_per_iter=statistics.median(plain) * 1e6,
+        piston_us_per_iter=statistics.median(runner) * 1e6,
+        median_ratio=statistics.median(ratios),
+        target=1.03,
+    )
+    print(
+        f"median: plain {result['plain_us_per_iter']:.1f} us/iter, piston "
+        f"{result['piston_us_per_iter']:.1f} us/iter, ratio B/A {result['median_ratio']:.3f} "
+        f"(target <= 1.03)"
+    )
+    if args.json:
+        with open(args.json, "w") as fobj:
+            json.dump(result, fobj, indent=2)
+
+
+if __name__ == "__main__":
+    main()

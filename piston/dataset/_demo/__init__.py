@@ -1,0 +1,1 @@
+"""Data files bundled with piston (see README.md here for sources and licenses)."""

@@ -1,0 +1,145 @@
+"""IterTimerHook: iteration time, data-loading time and the ETA.
+
+Design note: the timer reads ``time.perf_counter()`` only. It never synchronises with the
+device, so with asynchronous CUDA execution ``time`` measures how fast the host issues work,
+which converges to the true iteration time once the device queue is full; this is the price of
+letting data loading overlap the GPU (DESIGN.md §3). Running totals are kept as Python floats
+here, so the ETA never reads the message hub's buffers.
+
+For the throughput report, the hook also feeds a :class:`ThroughputMeter` (published as runtime
+info ``throughput_meter``) with the number of samples, the iteration time and the data time of
+each training iteration; ``LogProcessor`` reads it once per log line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from piston.registry import HOOKS
+
+from .hook import DATA_BATCH, Hook
+
+__all__ = ["IterTimerHook", "ThroughputMeter"]
+
+
+class ThroughputMeter:
+    """Running totals of training samples, iteration time and data time.
+
+    ``window()`` returns what was added since its previous call, so each log line reports the
+    iterations it covers.
+    """
+
+    __slots__ = ("_mark", "data_time", "iters", "samples", "time")
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.time = 0.0
+        self.data_time = 0.0
+        self.iters = 0
+        self._mark = (0, 0.0, 0.0, 0)
+
+    def add(self, samples: int, iter_time: float, data_time: float) -> None:
+        """Record one iteration."""
+        self.samples += samples
+        self.time += iter_time
+        self.data_time += data_time
+        self.iters += 1
+
+    def window(self) -> tuple[int, float, float, int] | None:
+        """``(samples, time, data_time, iters)`` since the last call, or None if empty."""
+        now = (self.samples, self.time, self.data_time, self.iters)
+        delta = tuple(a - b for a, b in zip(now, self._mark))
+        self._mark = now
+        return delta if delta[3] > 0 and delta[1] > 0 else None  # type: ignore[return-value]
+
+
+def batch_size_of(data_batch: Any) -> int:
+    """Best-effort number of samples in a collated batch (0 when unknown).
+
+    Handles ``default_collate`` output (a tensor, or a list/tuple/dict of tensors batched along
+    dim 0) and ``pseudo_collate`` output (``dict(inputs=[...], data_samples=[...])``).
+    """
+    if isinstance(data_batch, torch.Tensor):
+        return int(data_batch.shape[0]) if data_batch.dim() > 0 else 0
+    if isinstance(data_batch, Mapping):
+        if not data_batch:
+            return 0
+        inputs = data_batch.get("inputs", next(iter(data_batch.values())))
+        if isinstance(inputs, Sequence) and not isinstance(inputs, str):
+            return len(inputs)
+        return batch_size_of(inputs)
+    if isinstance(data_batch, Sequence) and not isinstance(data_batch, str) and data_batch:
+        first = data_batch[0]
+        if isinstance(first, torch.Tensor):
+            return batch_size_of(first)
+        if isinstance(first, Sequence) and not isinstance(first, str):
+            return len(first)
+        return len(data_batch)
+    return 0
+
+
+@HOOKS.register_module()
+class IterTimerHook(Hook):
+    """Log ``<mode>/data_time`` and ``<mode>/time`` scalars and the ``eta`` info."""
+
+    priority = "NORMAL"
+
+    def __init__(self) -> None:
+        self._t = time.perf_counter()
+        self._start_iter = 0
+        self._train_time_total = 0.0
+        self._eval_time_total = 0.0
+        self._data_time = 0.0
+        self._samples = 0
+        self.throughput = ThroughputMeter()
+
+    def before_train(self, runner) -> None:
+        """Remember the starting iteration so that the ETA is right after a resume."""
+        self._start_iter = runner.iter
+        self._train_time_total = 0.0
+        self.throughput = ThroughputMeter()
+        runner.message_hub.update_info("throughput_meter", self.throughput, resumed=False)
+
+    def _before_epoch(self, runner, mode: str = "train") -> None:
+        self._t = time.perf_counter()
+
+    def _after_epoch(self, runner, mode: str = "train") -> None:
+        self._eval_time_total = 0.0
+
+    def _before_iter(
+        self, runner, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train"
+    ) -> None:
+        self._data_time = time.perf_counter() - self._t
+        runner.message_hub.update_scalar(f"{mode}/data_time", self._data_time)
+        if mode == "train":
+            self._samples = batch_size_of(data_batch)
+
+    def _after_iter(
+        self,
+        runner,
+        batch_idx: int,
+        data_batch: DATA_BATCH = None,
+        outputs: Sequence | dict | None = None,
+        mode: str = "train",
+    ) -> None:
+        now = time.perf_counter()
+        iter_time = now - self._t
+        self._t = now
+        hub = runner.message_hub
+        hub.update_scalar(f"{mode}/time", iter_time)
+        if mode == "train":
+            self._train_time_total += iter_time
+            done = runner.iter - self._start_iter + 1
+            eta = self._train_time_total / done * (runner.max_iters - runner.iter - 1)
+            # The first batch of an epoch includes starting the DataLoader workers.
+            if batch_idx > 0:
+                self.throughput.add(self._samples, iter_time, self._data_time)
+        else:
+            self._eval_time_total += iter_time
+            dataloader = getattr(runner, f"{mode}_dataloader")
+            eta = self._eval_time_total / (batch_idx + 1) * (len(dataloader) - batch_idx - 1)
+        hub.update_info("eta", eta)

@@ -1,0 +1,836 @@
+"""``Runner``: the facade that wires a model, data, optimisation, hooks and logging together.
+
+The Runner holds state and lifecycle; the work lives beside it: components are built from
+configs by the plain functions of ``_build``, the loops in ``loops``, checkpoint contents in
+``_checkpointing`` and checkpoint I/O in ``checkpoint``. ``call_hook`` dispatches through
+per-stage lists holding only the hooks that override a stage (DESIGN.md §3), rebuilt whenever a
+hook is registered, so a stage nobody listens to costs one dict lookup.
+"""
+
+from __future__ import annotations
+
+import copy
+import os.path as osp
+from typing import Any
+
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+from piston.registry import RUNNERS
+
+from . import _build
+from ._checkpointing import load_runner_checkpoint, resume_runner, save_runner_checkpoint
+from ._env import broadcast_timestamp, env_banner, setup_env
+from .checkpoint import find_latest_checkpoint
+from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
+from .priority import Priority, get_priority
+from .utils import set_random_seed
+
+__all__ = ["Runner"]
+
+_DEFAULT_HOOKS = (
+    ("runtime_info", {"type": "RuntimeInfoHook"}),
+    ("timer", {"type": "IterTimerHook"}),
+    ("sampler_seed", {"type": "DistSamplerSeedHook"}),
+    ("logger", {"type": "LoggerHook"}),
+    ("param_scheduler", {"type": "ParamSchedulerHook"}),
+    ("checkpoint", {"type": "CheckpointHook", "interval": 1}),
+)
+
+
+def _check_group(names: tuple[str, str, str], values: tuple[Any, Any, Any]) -> None:
+    given = [v is not None for v in values]
+    if any(given) and not all(given):
+        missing = [n for n, g in zip(names, given) if not g]
+        present = [n for n, g in zip(names, given) if g]
+        raise ValueError(
+            f"{', '.join(names)} should be either all None or not None, but got "
+            f"{', '.join(f'{n}={v!r}' for n, v in zip(names, values) if v is None)} while "
+            f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} set. Provide "
+            f"{', '.join(missing)} too, or remove {', '.join(present)}."
+        )
+
+
+@RUNNERS.register_module()
+class Runner:
+    """Run training, validation and testing from components or their configs.
+
+    Every argument is documented in ``runner.md`` §1; the common ones are ``model``,
+    ``work_dir``, the three dataloaders with their ``*_cfg`` and evaluators, ``optim_wrapper``,
+    ``param_scheduler``, ``default_hooks``/``custom_hooks``, ``load_from``/``resume`` and
+    ``randomness``. ``resume`` may also be a checkpoint path (resume from that file).
+
+    Example:
+        >>> runner = Runner(model=Net(), work_dir='work_dir', train_dataloader=train_dl,
+        ...                 optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        ...                 train_cfg=dict(by_epoch=True, max_epochs=2))
+        >>> runner.train()
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | dict,
+        work_dir: str,
+        train_dataloader: DataLoader | dict | None = None,
+        val_dataloader: DataLoader | dict | None = None,
+        test_dataloader: DataLoader | dict | None = None,
+        train_cfg: dict | None = None,
+        val_cfg: dict | None = None,
+        test_cfg: dict | None = None,
+        auto_scale_lr: dict | None = None,
+        optim_wrapper: Any = None,
+        param_scheduler: Any = None,
+        val_evaluator: Any = None,
+        test_evaluator: Any = None,
+        default_hooks: dict | None = None,
+        custom_hooks: list | None = None,
+        data_preprocessor: nn.Module | dict | None = None,
+        load_from: str | None = None,
+        resume: bool | str = False,
+        launcher: str = "none",
+        env_cfg: dict | None = None,
+        log_processor: Any = None,
+        log_level: str | int = "INFO",
+        visualizer: Any = None,
+        default_scope: str | None = "piston",
+        randomness: dict | None = None,
+        experiment_name: str | None = None,
+        cfg: Any = None,
+    ) -> None:
+        from piston.config import Config
+        from piston.utils import mkdir_or_exist
+
+        self._work_dir = osp.abspath(str(work_dir))
+        mkdir_or_exist(self._work_dir)
+        if cfg is None:
+            self.cfg = Config({})
+        elif isinstance(cfg, Config):
+            self.cfg = copy.deepcopy(cfg)
+        elif isinstance(cfg, dict):
+            self.cfg = Config(copy.deepcopy(dict(cfg)))
+        else:
+            raise TypeError(
+                f"cfg should be a dict, ConfigDict, Config or None, but got {type(cfg)}"
+            )
+
+        _check_group(
+            ("train_dataloader", "train_cfg", "optim_wrapper"),
+            (train_dataloader, train_cfg, optim_wrapper),
+        )
+        _check_group(
+            ("val_dataloader", "val_cfg", "val_evaluator"), (val_dataloader, val_cfg, val_evaluator)
+        )
+        _check_group(
+            ("test_dataloader", "test_cfg", "test_evaluator"),
+            (test_dataloader, test_cfg, test_evaluator),
+        )
+        if param_scheduler is not None and optim_wrapper is None:
+            raise ValueError(
+                "param_scheduler should be None when optim_wrapper is None, but got "
+                f"{param_scheduler}. Configure an optim_wrapper or drop the scheduler."
+            )
+        _build.check_param_scheduler_cfg(param_scheduler)
+
+        self._train_dataloader = train_dataloader
+        self._train_loop: BaseLoop | dict | None = train_cfg
+        self.optim_wrapper = optim_wrapper
+        self.auto_scale_lr = auto_scale_lr
+        self.param_schedulers = param_scheduler
+        self._val_dataloader = val_dataloader
+        self._val_loop: BaseLoop | dict | None = val_cfg
+        self._val_evaluator = val_evaluator
+        self._test_dataloader = test_dataloader
+        self._test_loop: BaseLoop | dict | None = test_cfg
+        self._test_evaluator = test_evaluator
+
+        self._launcher = launcher
+        if launcher not in ("none", "pytorch", "slurm", "mpi"):
+            raise ValueError(
+                f"launcher should be one of 'none', 'pytorch', 'slurm', 'mpi', but got {launcher!r}"
+            )
+        self._distributed = launcher != "none"
+        if env_cfg is None:
+            env_cfg = {"dist_cfg": {"backend": "nccl"}}
+        self._env_cfg = env_cfg
+        self.setup_env(env_cfg)
+
+        if randomness is None:
+            randomness = {"seed": None}
+        self._randomness_cfg = dict(randomness)
+        self.set_randomness(**self._randomness_cfg)
+
+        if experiment_name is not None:
+            self._experiment_name = f"{experiment_name}_{self._timestamp}"
+        elif self.cfg.filename is not None:
+            stem = osp.splitext(osp.basename(self.cfg.filename))[0]
+            self._experiment_name = f"{stem}_{self._timestamp}"
+        else:
+            self._experiment_name = self._timestamp
+        self._log_dir = osp.join(self._work_dir, self._timestamp)
+        mkdir_or_exist(self._log_dir)
+
+        if default_scope is not None:
+            from piston.registry import DefaultScope
+
+            self.default_scope = DefaultScope.get_instance(
+                self._experiment_name, scope_name=default_scope
+            )
+        else:
+            self.default_scope = None
+
+        self.log_processor = self.build_log_processor(log_processor or {})
+        self.logger = self.build_logger(log_level=log_level)
+        self.logger.info(
+            env_banner(
+                env_cfg,
+                self._randomness_cfg,
+                self.seed,
+                launcher,
+                self._distributed,
+                self._world_size,
+            )
+        )
+        if len(self.cfg) > 0:
+            self.logger.info(f"Config:\n{self.cfg.pretty_text}")
+        self.message_hub = self.build_message_hub()
+        self.visualizer = self.build_visualizer(visualizer)
+        if len(self.cfg) > 0:
+            self.visualizer.add_config(self.cfg)
+
+        self._load_from = load_from
+        self._resume = resume
+        self._has_loaded = False
+
+        if isinstance(model, dict) and data_preprocessor is not None:
+            model.setdefault("data_preprocessor", data_preprocessor)
+        self.model = self.build_model(model)
+        self.model = self.wrap_model(self.cfg.get("model_wrapper_cfg"), self.model)
+        inner = getattr(self.model, "module", self.model)
+        self._model_name = type(inner).__name__
+
+        self._hooks: list = []
+        self._stage_hooks: dict[str, list] = {}
+        self.register_hooks(default_hooks, custom_hooks)
+        self.logger.info(f"Hooks will be executed in the following order:\n{self.get_hooks_info()}")
+        self.dump_config()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> Runner:
+        """Build a runner from a full config (``model`` and ``work_dir`` required)."""
+        from piston.config import Config
+
+        cfg = copy.deepcopy(cfg)
+        if not isinstance(cfg, Config):
+            cfg = Config(dict(cfg))
+        for key in ("model", "work_dir"):
+            if cfg.get(key) is None:
+                raise KeyError(
+                    f"The config has no `{key}`. Set it in the config file or pass it on the "
+                    f"command line (e.g. `--work-dir`)."
+                )
+        if cfg.get("fast"):
+            from ._fast import apply_fast_cfg
+
+            apply_fast_cfg(cfg)
+        return cls(
+            model=cfg["model"],
+            work_dir=cfg["work_dir"],
+            train_dataloader=cfg.get("train_dataloader"),
+            val_dataloader=cfg.get("val_dataloader"),
+            test_dataloader=cfg.get("test_dataloader"),
+            train_cfg=cfg.get("train_cfg"),
+            val_cfg=cfg.get("val_cfg"),
+            test_cfg=cfg.get("test_cfg"),
+            auto_scale_lr=cfg.get("auto_scale_lr"),
+            optim_wrapper=cfg.get("optim_wrapper"),
+            param_scheduler=cfg.get("param_scheduler"),
+            val_evaluator=cfg.get("val_evaluator"),
+            test_evaluator=cfg.get("test_evaluator"),
+            default_hooks=cfg.get("default_hooks"),
+            custom_hooks=cfg.get("custom_hooks"),
+            data_preprocessor=cfg.get("data_preprocessor"),
+            load_from=cfg.get("load_from"),
+            resume=cfg.get("resume", False),
+            launcher=cfg.get("launcher", "none"),
+            env_cfg=cfg.get("env_cfg", {"dist_cfg": {"backend": "nccl"}}),
+            log_processor=cfg.get("log_processor"),
+            log_level=cfg.get("log_level", "INFO"),
+            visualizer=cfg.get("visualizer"),
+            default_scope=cfg.get("default_scope", "piston"),
+            randomness=cfg.get("randomness", {"seed": None}),
+            experiment_name=cfg.get("experiment_name"),
+            cfg=cfg,
+        )
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """cuDNN/multiprocessing settings, process group, rank info and shared timestamp."""
+        from piston.dist import get_dist_info
+
+        setup_env(env_cfg, self._launcher, self._distributed)
+        self._rank, self._world_size = get_dist_info()
+        self._timestamp = broadcast_timestamp()
+
+    def set_randomness(
+        self, seed: int | None = None, diff_rank_seed: bool = False, deterministic: bool = False
+    ) -> None:
+        """Seed every RNG (``utils.md`` §3) and remember the seed as ``runner.seed``."""
+        self._deterministic = deterministic
+        self._seed = set_random_seed(
+            seed=seed, deterministic=deterministic, diff_rank_seed=diff_rank_seed
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def experiment_name(self) -> str:
+        return self._experiment_name
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def work_dir(self) -> str:
+        return self._work_dir
+
+    @property
+    def log_dir(self) -> str:
+        return self._log_dir
+
+    @property
+    def timestamp(self) -> str:
+        return self._timestamp
+
+    @property
+    def launcher(self) -> str:
+        return self._launcher
+
+    @property
+    def distributed(self) -> bool:
+        return self._distributed
+
+    @property
+    def rank(self) -> int:
+        return self._rank
+
+    @property
+    def world_size(self) -> int:
+        return self._world_size
+
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def deterministic(self) -> bool:
+        return self._deterministic
+
+    @property
+    def hooks(self) -> list:
+        return self._hooks
+
+    @property
+    def train_loop(self) -> Any:
+        if isinstance(self._train_loop, BaseLoop) or self._train_loop is None:
+            return self._train_loop
+        self._train_loop = self.build_train_loop(self._train_loop)
+        return self._train_loop
+
+    @property
+    def val_loop(self) -> Any:
+        if isinstance(self._val_loop, BaseLoop) or self._val_loop is None:
+            return self._val_loop
+        self._val_loop = self.build_val_loop(self._val_loop)
+        return self._val_loop
+
+    @property
+    def test_loop(self) -> Any:
+        if isinstance(self._test_loop, BaseLoop) or self._test_loop is None:
+            return self._test_loop
+        self._test_loop = self.build_test_loop(self._test_loop)
+        return self._test_loop
+
+    @property
+    def train_dataloader(self) -> Any:
+        return self.train_loop.dataloader
+
+    @property
+    def val_dataloader(self) -> Any:
+        return self.val_loop.dataloader
+
+    @property
+    def test_dataloader(self) -> Any:
+        return self.test_loop.dataloader
+
+    @property
+    def val_evaluator(self) -> Any:
+        return self.val_loop.evaluator
+
+    @property
+    def test_evaluator(self) -> Any:
+        return self.test_loop.evaluator
+
+    def _loop_value(self, name: str) -> int:
+        loop = self.train_loop
+        return 0 if loop is None else getattr(loop, name)
+
+    @property
+    def epoch(self) -> int:
+        return self._loop_value("epoch")
+
+    @property
+    def iter(self) -> int:
+        return self._loop_value("iter")
+
+    @property
+    def max_epochs(self) -> int:
+        return self._loop_value("max_epochs")
+
+    @property
+    def max_iters(self) -> int:
+        return self._loop_value("max_iters")
+
+    @property
+    def val_interval(self) -> int:
+        return self._loop_value("val_interval")
+
+    @property
+    def val_begin(self) -> int:
+        return self._loop_value("val_begin")
+
+    # ------------------------------------------------------------------ build_*
+    def build_logger(
+        self, log_level: int | str = "INFO", log_file: str | None = None, **kwargs: Any
+    ) -> Any:
+        from piston.logging import MMLogger
+
+        if log_file is None:
+            log_file = osp.join(self._log_dir, f"{self._timestamp}.log")
+        kwargs.setdefault("name", self._experiment_name)
+        return MMLogger.get_instance(
+            log_level=log_level, log_file=log_file, file_mode="a", **kwargs
+        )
+
+    def build_message_hub(self, message_hub: dict | None = None) -> Any:
+        from piston.logging import MessageHub
+
+        if message_hub is None:
+            message_hub = {"name": self._experiment_name}
+        elif not isinstance(message_hub, dict):
+            raise TypeError(f"message_hub should be dict or None, but got {message_hub}")
+        message_hub = dict(message_hub)
+        message_hub.setdefault("name", self._experiment_name)
+        return MessageHub.get_instance(**message_hub)
+
+    def build_visualizer(self, visualizer: Any = None) -> Any:
+        return _build.build_visualizer(visualizer, self._experiment_name, self._log_dir)
+
+    def build_model(self, model: nn.Module | dict) -> nn.Module:
+        if isinstance(model, nn.Module):
+            return model
+        if isinstance(model, dict):
+            from piston.registry import MODELS
+
+            return MODELS.build(model)
+        raise TypeError(
+            f"model should be a nn.Module object or dict, but got {type(model).__name__}: {model!r}"
+        )
+
+    def wrap_model(self, model_wrapper_cfg: dict | None, model: nn.Module) -> nn.Module:
+        return _build.wrap_model(model, model_wrapper_cfg, self.cfg, self._distributed, self.logger)
+
+    def build_optim_wrapper(self, optim_wrapper: Any) -> Any:
+        return _build.build_optim_wrapper(optim_wrapper, self.model)
+
+    def scale_lr(self, optim_wrapper: Any, auto_scale_lr: dict | None = None) -> None:
+        if auto_scale_lr is None or not auto_scale_lr.get("enable", False):
+            return
+        if self.param_schedulers is not None and not _is_config(self.param_schedulers):
+            raise RuntimeError(
+                "`scale_lr` should be called before building ParamScheduler because "
+                "ParamScheduler will store initial lr from optimizer wrappers"
+            )
+        loader = (
+            self._train_loop.dataloader
+            if isinstance(self._train_loop, BaseLoop)
+            else self._train_dataloader
+        )
+        _build.scale_lr(optim_wrapper, auto_scale_lr, self._world_size, loader, self.logger)
+
+    def build_param_scheduler(self, scheduler: Any) -> list | dict:
+        from piston.optim import OptimWrapper, OptimWrapperDict
+
+        if not isinstance(self.optim_wrapper, (OptimWrapper, OptimWrapperDict)):
+            raise RuntimeError(
+                "`build_optim_wrapper` should be called before `build_param_scheduler` because "
+                "the latter depends on the former"
+            )
+        loop = self._train_loop if isinstance(self._train_loop, BaseLoop) else None
+        return _build.build_param_scheduler(
+            scheduler,
+            self.optim_wrapper,
+            max_epochs=loop.max_epochs if loop is not None else None,
+            max_iters=loop.max_iters if loop is not None else None,
+            epoch_length=len(loop.dataloader) if loop is not None else None,
+        )
+
+    def build_evaluator(self, evaluator: Any) -> Any:
+        return _build.build_evaluator(evaluator)
+
+    @staticmethod
+    def build_dataloader(
+        dataloader: DataLoader | dict, seed: int | None = None, diff_rank_seed: bool = False
+    ) -> DataLoader:
+        return _build.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+
+    def build_train_loop(self, loop: BaseLoop | dict) -> BaseLoop:
+        if isinstance(loop, BaseLoop):
+            return loop
+        if not isinstance(loop, dict):
+            raise TypeError(f"train_loop should be a Loop object or dict, but got {loop}")
+        cfg = copy.deepcopy(loop)
+        if "type" in cfg and "by_epoch" in cfg:
+            raise RuntimeError(
+                "Only one of `type` or `by_epoch` can exist in `loop_cfg`; remove one of them "
+                f"from train_cfg={loop}."
+            )
+        if "type" in cfg:
+            from piston.registry import LOOPS
+
+            return LOOPS.build(
+                cfg, default_args={"runner": self, "dataloader": self._train_dataloader}
+            )
+        if "by_epoch" not in cfg:
+            raise KeyError(
+                f"train_cfg={loop} needs `type` (e.g. 'EpochBasedTrainLoop') or `by_epoch`."
+            )
+        loop_cls = EpochBasedTrainLoop if cfg.pop("by_epoch") else IterBasedTrainLoop
+        return loop_cls(**cfg, runner=self, dataloader=self._train_dataloader)
+
+    def _build_eval_loop(
+        self, loop: Any, default: type, dataloader: Any, evaluator: Any
+    ) -> BaseLoop:
+        if isinstance(loop, BaseLoop):
+            return loop
+        if not isinstance(loop, dict):
+            raise TypeError(
+                f"{default.__name__} config should be a Loop object or dict, but got {loop}"
+            )
+        cfg = copy.deepcopy(loop)
+        if "type" in cfg:
+            from piston.registry import LOOPS
+
+            return LOOPS.build(
+                cfg, default_args={"runner": self, "dataloader": dataloader, "evaluator": evaluator}
+            )
+        return default(**cfg, runner=self, dataloader=dataloader, evaluator=evaluator)
+
+    def build_val_loop(self, loop: BaseLoop | dict) -> BaseLoop:
+        return self._build_eval_loop(loop, ValLoop, self._val_dataloader, self._val_evaluator)
+
+    def build_test_loop(self, loop: BaseLoop | dict) -> BaseLoop:
+        return self._build_eval_loop(loop, TestLoop, self._test_dataloader, self._test_evaluator)
+
+    def build_log_processor(self, log_processor: Any) -> Any:
+        return _build.build_log_processor(log_processor)
+
+    # ------------------------------------------------------------------ run
+    def _unwrapped_model(self) -> nn.Module:
+        from piston.model import is_model_wrapper
+
+        return self.model.module if is_model_wrapper(self.model) else self.model
+
+    def _init_model_weights(self) -> None:
+        model = self._unwrapped_model()
+        if hasattr(model, "init_weights"):
+            model.init_weights()
+            from piston.dist import broadcast, is_distributed
+
+            if is_distributed():
+                for param in model.state_dict().values():
+                    broadcast(param)
+
+    def train(self) -> nn.Module:
+        """Train the model and return it (``runner.md`` §1 ``train()``)."""
+        model = self._unwrapped_model()
+        if not hasattr(model, "train_step"):
+            raise AssertionError(
+                "If you want to train your model, please make sure your model has implemented "
+                "`train_step` (e.g. subclass piston.model.BaseModel)."
+            )
+        if self._val_loop is not None and not hasattr(model, "val_step"):
+            raise AssertionError(
+                "If you want to validate your model, please make sure your model has "
+                "implemented `val_step`."
+            )
+        if self._train_loop is None:
+            raise RuntimeError(
+                "`self._train_loop` should not be None when calling train method. Please "
+                "provide `train_dataloader`, `train_cfg`, `optimizer` and `param_scheduler` "
+                "arguments when initializing runner."
+            )
+        self._train_loop = self.build_train_loop(self._train_loop)
+        self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+        self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
+        if self.param_schedulers is not None:
+            self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
+        if self._val_loop is not None:
+            self._val_loop = self.build_val_loop(self._val_loop)
+        self.call_hook("before_run")
+        self._init_model_weights()
+        self._apply_model_transforms()
+        self.load_or_resume()
+        self.optim_wrapper.initialize_count_status(
+            self.model, self._train_loop.iter, self._train_loop.max_iters
+        )
+        self._maybe_compile()
+        model = self.train_loop.run()
+        self.call_hook("after_run")
+        return model
+
+    def _apply_model_transforms(self) -> None:
+        checkpointing = self.cfg.get("activation_checkpointing")
+        if checkpointing is not None:
+            from .activation_checkpointing import turn_on_activation_checkpointing
+
+            turn_on_activation_checkpointing(self._unwrapped_model(), checkpointing)
+            self.logger.info(f"Activation checkpointing was enabled for {checkpointing}.")
+        if self.cfg.get("efficient_conv_bn_eval") is not None:
+            self.logger.warning(
+                "efficient_conv_bn_eval is not supported by piston yet; the model is used as is."
+            )
+        if self.cfg.get("fast"):
+            from ._fast import apply_fast_model
+
+            apply_fast_model(self)
+
+    def _maybe_compile(self) -> None:
+        compile_cfg = self.cfg.get("compile", False)
+        if not compile_cfg:
+            return
+        import torch
+
+        kwargs = {} if compile_cfg is True else dict(compile_cfg)
+        if kwargs.pop("disable", False):
+            return
+        target = kwargs.pop("target", "train_step")
+        func = getattr(self.model, target)
+        setattr(self.model, target, torch.compile(func, **kwargs))
+        self.logger.info(
+            f'Model has been "compiled" ({target}). The first few iterations will be slow.'
+        )
+
+    def val(self) -> dict:
+        """Run validation once and return the metrics."""
+        if self._val_loop is None:
+            raise RuntimeError(
+                "`self._val_loop` should not be None when calling val method. Please provide "
+                "`val_dataloader`, `val_cfg` and `val_evaluator` arguments when initializing "
+                "runner."
+            )
+        self._val_loop = self.build_val_loop(self._val_loop)
+        self.call_hook("before_run")
+        self.load_or_resume()
+        metrics = self.val_loop.run()
+        self.call_hook("after_run")
+        return metrics
+
+    def test(self) -> dict:
+        """Run the test loop once and return the metrics."""
+        if self._test_loop is None:
+            raise RuntimeError(
+                "`self._test_loop` should not be None when calling test method. Please provide "
+                "`test_dataloader`, `test_cfg` and `test_evaluator` arguments when "
+                "initializing runner."
+            )
+        self._test_loop = self.build_test_loop(self._test_loop)
+        self.call_hook("before_run")
+        self.load_or_resume()
+        metrics = self.test_loop.run()
+        self.call_hook("after_run")
+        return metrics
+
+    # ------------------------------------------------------------------ hooks
+    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
+        """Call ``fn_name`` on every hook that implements it, in priority order."""
+        hooks = self._stage_hooks.get(fn_name)
+        if hooks is None:  # a custom stage: any hook defining the method
+            hooks = [hook for hook in self._hooks if hasattr(hook, fn_name)]
+        for hook in hooks:
+            try:
+                getattr(hook, fn_name)(self, **kwargs)
+            except TypeError as err:
+                raise TypeError(f"{err} in {hook}") from err
+
+    def _rebuild_stage_hooks(self) -> None:
+        from piston.hooks import Hook
+
+        stage_hooks: dict[str, list] = {stage: [] for stage in Hook.stages}
+        for hook in self._hooks:
+            triggered = set(hook.get_triggered_stages()) | set(vars(hook)) & set(Hook.stages)
+            for stage in stage_hooks:
+                if stage in triggered:
+                    stage_hooks[stage].append(hook)
+        self._stage_hooks = stage_hooks
+
+    def register_hook(self, hook: Any, priority: int | str | Priority | None = None) -> None:
+        """Insert ``hook`` after the last registered hook whose priority is not lower."""
+        from piston.hooks import Hook
+        from piston.registry import HOOKS
+
+        if not isinstance(hook, (Hook, dict)):
+            raise TypeError(f"hook should be an instance of Hook or dict, but got {hook}")
+        hook_priority = None
+        if isinstance(hook, dict):
+            hook = dict(hook)
+            hook_priority = hook.pop("priority", None)
+            hook_obj = HOOKS.build(hook)
+        else:
+            hook_obj = hook
+        if priority is not None:
+            hook_priority = priority
+        if hook_priority is not None:
+            hook_obj.priority = hook_priority
+        value = get_priority(hook_obj.priority)
+        index = len(self._hooks)
+        while index > 0 and get_priority(self._hooks[index - 1].priority) > value:
+            index -= 1
+        self._hooks.insert(index, hook_obj)
+        self._rebuild_stage_hooks()
+
+    def register_default_hooks(self, hooks: dict | None = None) -> None:
+        """Register the six default hooks, updated by ``hooks`` (``hooks.md`` §2)."""
+        default_hooks: dict[str, Any] = {name: dict(cfg) for name, cfg in _DEFAULT_HOOKS}
+        if hooks is not None:
+            for name, hook in hooks.items():
+                if name in default_hooks and hook is None:
+                    default_hooks[name] = None
+                    continue
+                if hook is None:
+                    raise AssertionError(
+                        f"{name} should not be None: only the default hooks "
+                        f"{[n for n, _ in _DEFAULT_HOOKS]} can be removed with None."
+                    )
+                default_hooks[name] = hook
+        for hook in default_hooks.values():
+            if hook is not None:
+                self.register_hook(hook)
+
+    def register_custom_hooks(self, hooks: list) -> None:
+        for hook in hooks:
+            self.register_hook(hook)
+
+    def register_hooks(
+        self, default_hooks: dict | None = None, custom_hooks: list | None = None
+    ) -> None:
+        self.register_default_hooks(default_hooks)
+        if custom_hooks is not None:
+            self.register_custom_hooks(custom_hooks)
+
+    def get_hooks_info(self) -> str:
+        """The per-stage hook table logged at start-up."""
+        from piston.hooks import Hook
+
+        stage_infos: dict[str, list[str]] = {stage: [] for stage in Hook.stages}
+        for hook in self._hooks:
+            try:
+                priority: Any = Priority(get_priority(hook.priority)).name
+            except ValueError:
+                priority = hook.priority
+            info = f"({priority:<12}) {hook.__class__.__name__:<35}"
+            for stage in hook.get_triggered_stages():
+                stage_infos.setdefault(stage, []).append(info)
+        blocks = []
+        for stage, infos in stage_infos.items():
+            if infos:
+                blocks.append(f"{stage}:\n" + "\n".join(infos) + "\n -------------------- ")
+        return "\n".join(blocks)
+
+    # ------------------------------------------------------------------ checkpoints
+    def load_or_resume(self) -> None:
+        """Load ``load_from`` or resume (once), as ``runner.md`` §1 describes."""
+        if self._has_loaded:
+            return
+        resume_from = None
+        if isinstance(self._resume, str) and self._resume:
+            resume_from = self._resume
+        elif self._resume and self._load_from is None:
+            resume_from = find_latest_checkpoint(self._work_dir)
+            if resume_from is not None:
+                self.logger.info(f"Auto resumed from the latest checkpoint {resume_from}.")
+        elif self._resume and self._load_from is not None:
+            resume_from = self._load_from
+        if resume_from is not None:
+            self.resume(resume_from)
+            self._has_loaded = True
+        elif self._load_from is not None:
+            self.load_checkpoint(self._load_from)
+            self._has_loaded = True
+
+    def resume(
+        self,
+        filename: str,
+        resume_optimizer: bool = True,
+        resume_param_scheduler: bool = True,
+        map_location: Any = "default",
+    ) -> None:
+        """Resume weights, optimizer, schedulers, counters, RNG and data position."""
+        resume_runner(self, filename, resume_optimizer, resume_param_scheduler, map_location)
+
+    def load_checkpoint(
+        self,
+        filename: str,
+        map_location: Any = "cpu",
+        strict: bool = False,
+        revise_keys: list = [(r"^module.", "")],  # noqa: B006 - MMEngine's signature
+    ) -> dict:
+        """Load weights from ``filename`` into the model and return the checkpoint."""
+        return load_runner_checkpoint(self, filename, map_location, strict, revise_keys)
+
+    def save_checkpoint(
+        self,
+        out_dir: str,
+        filename: str,
+        file_client_args: dict | None = None,
+        save_optimizer: bool = True,
+        save_param_scheduler: bool = True,
+        meta: dict | None = None,
+        by_epoch: bool = True,
+        backend_args: dict | None = None,
+    ) -> None:
+        """Save a checkpoint atomically (rank 0 only)."""
+        if self._rank != 0:
+            return
+        save_runner_checkpoint(
+            self,
+            out_dir,
+            filename,
+            file_client_args,
+            save_optimizer,
+            save_param_scheduler,
+            meta,
+            by_epoch,
+            backend_args,
+        )
+
+    def dump_config(self) -> None:
+        """Write the config to ``work_dir`` (rank 0)."""
+        if self._rank != 0:
+            return
+        if self.cfg.filename is not None:
+            path = osp.join(self._work_dir, osp.basename(self.cfg.filename))
+        else:
+            path = osp.join(self._work_dir, f"{self._timestamp}.py")
+        self.cfg.dump(path)
+
+
+def _is_config(schedulers: Any) -> bool:
+    from piston.optim import _ParamScheduler
+
+    items = list(schedulers.values()) if isinstance(schedulers, dict) else schedulers
+    if not isinstance(items, (list, tuple)):
+        items = [items]
+    flat = []
+    for item in items:
+        flat.extend(item if isinstance(item, (list, tuple)) else [item])
+    return any(not isinstance(item, _ParamScheduler) for item in flat)

@@ -1,0 +1,10 @@
+"""Data elements: the interface objects between datasets, models, metrics and visualizers."""
+
+from __future__ import annotations
+
+from .base_data_element import BaseDataElement
+from .instance_data import InstanceData
+from .label_data import LabelData
+from .pixel_data import PixelData
+
+__all__ = ["BaseDataElement", "InstanceData", "LabelData", "PixelData"]

@@ -1,0 +1,142 @@
+"""LocalVisBackend: scalars as JSON lines, the config and images under ``save_dir``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from piston.registry import VISBACKENDS
+from piston.visualization._base import BaseVisBackend, force_init_env, to_plain
+
+__all__ = ["LocalVisBackend"]
+
+
+def _write_png(path: str, image: np.ndarray) -> None:
+    """Write an RGB (or grey) uint8 image with OpenCV if installed, else with Pillow."""
+    try:
+        import cv2
+    except ImportError:
+        cv2 = None
+    if cv2 is not None:
+        bgr = image[..., ::-1] if image.ndim == 3 and image.shape[-1] == 3 else image
+        cv2.imwrite(path, np.ascontiguousarray(bgr))
+        return
+    try:
+        from PIL import Image
+    except ImportError as exc:
+        raise ImportError(
+            "LocalVisBackend.add_image needs OpenCV or Pillow: "
+            "pip install opencv-python-headless (or pillow)."
+        ) from exc
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    Image.fromarray(np.ascontiguousarray(image)).save(path)
+
+
+@VISBACKENDS.register_module()
+class LocalVisBackend(BaseVisBackend):
+    """Write scalars, the config and images to local files.
+
+    Args:
+        save_dir: Root directory (the Runner passes ``<log_dir>/vis_data``).
+        img_save_dir: Image folder under ``save_dir``.
+        config_save_file: Config file name under ``save_dir`` (``.py``).
+        scalar_save_file: Scalar file name under ``save_dir`` (``.json``, one object a line).
+
+    Example:
+        >>> backend = LocalVisBackend('work_dir/vis_data')
+        >>> backend.add_scalars({'loss': 0.5}, step=10)  # {"loss": 0.5, "step": 10}
+    """
+
+    def __init__(
+        self,
+        save_dir: str,
+        img_save_dir: str = "vis_image",
+        config_save_file: str = "config.py",
+        scalar_save_file: str = "scalars.json",
+    ) -> None:
+        if not config_save_file.endswith(".py"):
+            raise AssertionError(
+                f"config_save_file must end with '.py', but got {config_save_file!r}."
+            )
+        if not scalar_save_file.endswith(".json"):
+            raise AssertionError(
+                f"scalar_save_file must end with '.json', but got {scalar_save_file!r}."
+            )
+        super().__init__(save_dir)
+        self._img_save_dir = img_save_dir
+        self._config_save_file = config_save_file
+        self._scalar_save_file = scalar_save_file
+
+    def _init_env(self) -> None:
+        os.makedirs(self._save_dir, exist_ok=True)
+        self._img_save_dir = os.path.join(self._save_dir, self._img_save_dir)
+        self._config_save_file = os.path.join(self._save_dir, self._config_save_file)
+        self._scalar_save_file = os.path.join(self._save_dir, self._scalar_save_file)
+
+    @property
+    @force_init_env
+    def experiment(self) -> LocalVisBackend:
+        """The backend itself."""
+        return self
+
+    @force_init_env
+    def add_config(self, config: Any, **kwargs: Any) -> None:
+        """Dump ``config`` (a ``piston.config.Config``) to ``<save_dir>/config.py``."""
+        from piston.config import Config
+
+        if not isinstance(config, Config):
+            raise AssertionError(f"config must be a piston Config, but got {type(config)}.")
+        config.dump(self._config_save_file)
+
+    @force_init_env
+    def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs: Any) -> None:
+        """Save an RGB uint8 image as ``vis_image/<name>_<step>.png``."""
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+            raise AssertionError(
+                f"image must be a uint8 numpy array, but got "
+                f"{getattr(image, 'dtype', type(image))}."
+            )
+        os.makedirs(self._img_save_dir, exist_ok=True)
+        _write_png(os.path.join(self._img_save_dir, f"{name}_{step}.png"), image)
+
+    @force_init_env
+    def add_scalar(self, name: str, value: Any, step: int = 0, **kwargs: Any) -> None:
+        """Append ``{"<name>": value, "step": step}`` to the scalar file."""
+        self._dump({name: to_plain(value), "step": step}, self._scalar_save_file)
+
+    @force_init_env
+    def add_scalars(
+        self, scalar_dict: dict, step: int = 0, file_path: str | None = None, **kwargs: Any
+    ) -> None:
+        """Append ``scalar_dict`` (plus ``step``) as one JSON line to the scalar file.
+
+        Args:
+            scalar_dict: Values may be numbers, numpy values or tensors (converted here).
+            step: Added as ``step`` unless ``scalar_dict`` has one.
+            file_path: Another ``.json`` file under ``save_dir`` that gets the same line.
+        """
+        if not isinstance(scalar_dict, dict):
+            raise AssertionError(f"scalar_dict must be a dict, but got {type(scalar_dict)}.")
+        record = to_plain(scalar_dict)
+        record.setdefault("step", step)
+        if file_path is not None:
+            if not file_path.endswith(".json"):
+                raise AssertionError(f"file_path must end with '.json', but got {file_path!r}.")
+            extra = os.path.join(self._save_dir, file_path)
+            if os.path.abspath(extra) == os.path.abspath(self._scalar_save_file):
+                raise AssertionError(
+                    f"file_path {file_path!r} must differ from the scalar file "
+                    f"{os.path.basename(self._scalar_save_file)!r}."
+                )
+            self._dump(record, extra)
+        self._dump(record, self._scalar_save_file)
+
+    @staticmethod
+    def _dump(record: dict, path: str) -> None:
+        with open(path, "a", encoding="utf-8") as f:
+            json.dump(record, f)
+            f.write("\n")

@@ -1,0 +1,193 @@
+"""``piston train`` / ``piston test`` on the digits demo config, bad input, and torchrun."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from piston.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "configs" / "digits_cnn.py"
+FAST = [
+    "train_cfg.max_epochs=2",
+    "train_dataloader.dataset.indices=320",
+    "default_hooks.checkpoint.interval=1",
+    "param_scheduler.0.end=10",
+    "param_scheduler.1.end=2",
+]
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+
+
+@pytest.mark.slow
+def test_piston_train_demo_config_with_cfg_options_then_test(tmp_path, capsys) -> None:
+    work_dir = tmp_path / "wd"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "piston.cli",
+            "train",
+            str(CONFIG),
+            "--work-dir",
+            str(work_dir),
+            "--cfg-options",
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Epoch(train) [2][10/10]" in proc.stdout
+    assert re.search(r"Epoch\(val\) \[2\]\[3/3\]    accuracy: \d+\.\d{4}", proc.stdout)
+    assert (work_dir / "epoch_2.pth").is_file()
+    assert (work_dir / "last_checkpoint").read_text() == str(work_dir / "epoch_2.pth")
+    assert (work_dir / "digits_cnn.py").is_file()  # dumped config keeps the file name
+    assert "max_epochs=2" in (work_dir / "digits_cnn.py").read_text().replace(" ", "")
+    ckpt = torch.load(work_dir / "epoch_2.pth", weights_only=True)
+    assert ckpt["meta"]["dataset_meta"]["classes"][0] == "0"
+
+    # piston test CONFIG CHECKPOINT (in process); the demo's val settings double as test ones
+    status = main(
+        [
+            "test",
+            str(CONFIG),
+            str(work_dir / "epoch_2.pth"),
+            "--work-dir",
+            str(tmp_path / "t"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert f"Load checkpoint from {work_dir / 'epoch_2.pth'}" in out
+    assert re.search(r"Epoch\(test\) \[3/3\]    accuracy: \d+\.\d{4}", out)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--cfg-options", "default_hooks.extra.type=NoSuchHook"], "NoSuchHook"),
+        (["--cfg-options", "train_cfg.type=NoSuchLoop", "train_cfg.by_epoch=None"], "NoSuchLoop"),
+        (["--cfg-options", "val_evaluator.type=NoSuchMetric"], "NoSuchMetric"),
+        (["--cfg-options", "val_evaluator=None"], "val_evaluator"),
+        (["--resume", "/no/such/dir/epoch_1.pth"], "/no/such/dir/epoch_1.pth"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, expected) -> None:
+    status = main(["train", str(CONFIG), "--work-dir", str(tmp_path), *argv])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("piston train: error:"), err
+    assert expected in lines[0]
+
+
+def test_corrupt_checkpoint_is_one_clear_line(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"PK\x03\x04 truncated zip")
+    status = main(
+        ["test", str(CONFIG), str(bad), "--work-dir", str(tmp_path), "--cfg-options", *FAST]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    status = main(
+        [
+            "train",
+            str(CONFIG),
+            "--work-dir",
+            str(tmp_path),
+            "--resume",
+            str(bad),
+            "--cfg-options",
+            *FAST,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    assert "corrupt" in err
+    assert str(bad) in err
+
+
+DUMP_HOOK = """
+import torch
+from piston.hooks import Hook
+from piston.registry import HOOKS
+
+
+@HOOKS.register_module(force=True)
+class DumpWeightsHook(Hook):
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+
+    def after_run(self, runner):
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        params = {k: v.detach().cpu() for k, v in model.named_parameters()}
+        torch.save(dict(params=params, world_size=runner.world_size, iters=runner.iter),
+                   f"{self.out_dir}/rank{runner.rank}.pt")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+def test_torchrun_two_process_gloo_training(tmp_path) -> None:
+    shutil.copy(ROOT / "configs" / "_digits_model.py", tmp_path / "_digits_model.py")
+    (tmp_path / "dump_hook.py").write_text(DUMP_HOOK)
+    config = tmp_path / "ddp_digits.py"
+    config.write_text(
+        f"_base_ = [{str(CONFIG)!r}]\n"
+        "custom_imports = dict(imports=['_digits_model', 'dump_hook'], allow_failed_imports=False)\n"
+        f"custom_hooks = [dict(type='DumpWeightsHook', out_dir={str(tmp_path)!r})]\n"
+    )
+    from _dist import free_port
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(free_port()),
+            "-m",
+            "piston.cli",
+            "train",
+            str(config),
+            "--work-dir",
+            str(tmp_path / "wd"),
+            "--launcher",
+            "pytorch",
+            "--cfg-options",
+            "env_cfg.dist_cfg.backend=gloo",
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert rank0["world_size"] == rank1["world_size"] == 2
+    assert rank0["iters"] == rank1["iters"] == 10  # 320 samples / (2 ranks * 32) * 2 epochs
+    for key, value in rank0["params"].items():
+        assert torch.equal(value, rank1["params"][key]), key
+    assert (tmp_path / "wd" / "epoch_2.pth").is_file()
+    assert "Distributed training: True" in proc.stdout

@@ -1,0 +1,255 @@
+"""Hooks inside real training runs with ``piston.runner.Runner`` and a tiny model."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import os.path as osp
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from piston.evaluator import BaseMetric
+from piston.hooks import EMAHook, Hook
+from piston.model import BaseModel
+from piston.runner import Runner
+
+
+class TinyNet(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x, y, mode="tensor"):
+        out = self.fc(x)
+        if mode == "loss":
+            return {"loss": F.cross_entropy(out, y)}
+        return out, y
+
+
+class Accuracy(BaseMetric):
+    def process(self, data_batch, data_samples):
+        out, y = data_samples
+        self.results.append({"n": len(y), "hit": (out.argmax(1) == y).sum().item()})
+
+    def compute_metrics(self, results):
+        return {"accuracy": 100 * sum(r["hit"] for r in results) / sum(r["n"] for r in results)}
+
+
+class Scripted(BaseMetric):
+    """Returns the next entry of ``values`` at each evaluation."""
+
+    def __init__(self, values, **kwargs):
+        super().__init__(**kwargs)
+        self.values = list(values)
+        self.calls = 0
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        value = self.values[min(self.calls, len(self.values) - 1)]
+        self.calls += 1
+        return dict(value)
+
+
+def _data(n=40, batch_size=4, shuffle=True):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=g)
+    y = (x[:, 0] > 0).long()
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+
+
+def _runner(work_dir, *, metric=None, max_epochs=3, train_cfg=None, **kwargs):
+    torch.manual_seed(0)
+    return Runner(
+        model=TinyNet(),
+        work_dir=str(work_dir),
+        train_dataloader=_data(),
+        val_dataloader=_data(shuffle=False, batch_size=8),
+        optim_wrapper=dict(optimizer=dict(type=torch.optim.SGD, lr=0.1)),
+        train_cfg=train_cfg or dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
+        val_cfg=dict(),
+        val_evaluator=[metric] if metric is not None else dict(type=Accuracy),
+        **kwargs,
+    )
+
+
+def _log_lines(runner):
+    with open(osp.join(runner.log_dir, f"{runner.timestamp}.log")) as f:
+        return [line.rstrip("\n") for line in f]
+
+
+_PREFIX = r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} - piston - INFO - "
+_NUM = r"\d+\.\d{4}"
+
+
+def test_default_hooks_checkpoints_logs_and_scalars(tmp_path):
+    runner = _runner(tmp_path, default_hooks=dict(logger=dict(type="LoggerHook", interval=5)))
+    runner.train()
+    names = sorted(os.listdir(tmp_path))
+    assert [n for n in names if n.endswith(".pth")] == ["epoch_1.pth", "epoch_2.pth", "epoch_3.pth"]
+    with open(tmp_path / "last_checkpoint") as f:
+        assert f.read() == osp.join(str(tmp_path), "epoch_3.pth")
+    lines = _log_lines(runner)
+    train = [line for line in lines if "Epoch(train)" in line]
+    assert len(train) == 6
+    pattern = (
+        _PREFIX + r"Epoch\(train\) \[2\]\[ 5/10\]  lr: 1\.0000e-01  eta: 0:00:\d\d  "
+        rf"time: {_NUM}  data_time: {_NUM}  loss: {_NUM}$"
+    )
+    assert re.match(pattern, train[2]), train[2]
+    val = [line for line in lines if "Epoch(val) [" in line and "/5]" in line]
+    assert re.match(
+        _PREFIX
+        + rf"Epoch\(val\) \[3\]\[5/5\]    accuracy: {_NUM}  data_time: {_NUM}  time: {_NUM}$",
+        val[-1],
+    ), val[-1]
+    assert any(line.endswith("Saving checkpoint at 3 epochs") for line in lines)
+    with open(osp.join(runner.log_dir, "vis_data", "scalars.json")) as f:
+        records = [json.loads(line) for line in f]
+    train_records = [r for r in records if "loss" in r]
+    assert [r["step"] for r in train_records] == [5, 10, 15, 20, 25, 30]
+    assert set(train_records[0]) == {"lr", "data_time", "loss", "time", "epoch", "iter", "step"}
+    val_records = [r for r in records if "accuracy" in r]
+    assert [r["step"] for r in val_records] == [1, 2, 3]
+    assert set(val_records[0]) == {"accuracy", "data_time", "time", "step"}
+
+
+def test_iteration_based_training_logs_and_checkpoints(tmp_path):
+    runner = _runner(
+        tmp_path,
+        train_cfg=dict(by_epoch=False, max_iters=12, val_interval=6),
+        default_hooks=dict(
+            logger=dict(type="LoggerHook", interval=4),
+            checkpoint=dict(type="CheckpointHook", interval=6, by_epoch=False),
+        ),
+        log_processor=dict(by_epoch=False),
+    )
+    runner.train()
+    assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".pth")) == [
+        "iter_12.pth",
+        "iter_6.pth",
+    ]
+    lines = _log_lines(runner)
+    train = [line for line in lines if "Iter(train)" in line]
+    assert [re.search(r"\[(.*?)\]", line).group(1) for line in train] == [" 4/12", " 8/12", "12/12"]
+    assert re.search(rf"Iter\(val\) \[5/5\]    accuracy: {_NUM}", "\n".join(lines))
+
+
+def test_save_best_with_two_metrics(tmp_path):
+    metric = Scripted(
+        [
+            {"accuracy": 50.0, "err_loss": 1.0},
+            {"accuracy": 40.0, "err_loss": 0.5},
+            {"accuracy": 60.0, "err_loss": 0.7},
+        ]
+    )
+    runner = _runner(
+        tmp_path,
+        metric=metric,
+        default_hooks=dict(
+            checkpoint=dict(type="CheckpointHook", interval=1, save_best=["accuracy", "err_loss"])
+        ),
+    )
+    runner.train()
+    best = sorted(n for n in os.listdir(tmp_path) if n.startswith("best"))
+    assert best == ["best_accuracy_epoch_3.pth", "best_err_loss_epoch_2.pth"]
+    ckpt = torch.load(tmp_path / "epoch_3.pth", map_location="cpu", weights_only=False)
+    info = ckpt["message_hub"]["runtime_info"]
+    assert info["best_score_accuracy"] == 60.0
+    assert info["best_score_err_loss"] == 0.5
+    assert info["best_ckpt_err_loss"].endswith("best_err_loss_epoch_2.pth")
+    text = "\n".join(_log_lines(runner))
+    assert "The best checkpoint with 0.5000 err_loss at 2 epoch is saved to " in text
+
+
+def test_early_stopping_ends_training(tmp_path):
+    metric = Scripted([{"accuracy": 50.0}])
+    runner = _runner(
+        tmp_path,
+        metric=metric,
+        max_epochs=6,
+        custom_hooks=[dict(type="EarlyStoppingHook", monitor="accuracy", patience=2)],
+    )
+    runner.train()
+    assert runner.epoch == 3  # best at 1, two stalls, stop
+    assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".pth"))[-1] == "epoch_3.pth"
+    assert any("did not improve in the last 2 records" in line for line in _log_lines(runner))
+
+
+class _RecordValWeights(Hook):
+    priority = "LOW"  # after EMAHook (NORMAL) swapped the weights in
+
+    def __init__(self):
+        self.seen = []
+
+    def before_val_epoch(self, runner):
+        self.seen.append(runner.model.fc.weight.detach().clone())
+
+
+def test_ema_weights_used_for_validation_and_saved(tmp_path):
+    recorder = _RecordValWeights()
+    ema = EMAHook(momentum=0.1)
+    runner = _runner(tmp_path, max_epochs=2, custom_hooks=[ema, recorder])
+    runner.train()
+    raw = runner.model.fc.weight.detach()
+    ema_weight = ema.ema_model.module.fc.weight.detach()
+    assert not torch.allclose(raw, ema_weight)
+    assert torch.equal(recorder.seen[-1], ema_weight)  # validation ran with EMA weights
+    ckpt = torch.load(tmp_path / "epoch_2.pth", map_location="cpu", weights_only=False)
+    assert torch.equal(ckpt["state_dict"]["fc.weight"], ema_weight)
+    assert torch.equal(ckpt["ema_state_dict"]["module.fc.weight"], raw)
+
+
+def test_resume_restores_checkpoint_hook_state(tmp_path):
+    hooks = dict(
+        checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=2, save_best="accuracy")
+    )
+    metric = Scripted([{"accuracy": 70.0}, {"accuracy": 60.0}, {"accuracy": 80.0}])
+    runner = _runner(tmp_path, metric=metric, max_epochs=2, default_hooks=hooks)
+    runner.train()
+    assert sorted(glob.glob(str(tmp_path / "best_*"))) == [
+        str(tmp_path / "best_accuracy_epoch_1.pth")
+    ]
+    metric = Scripted([{"accuracy": 80.0}])
+    resumed = _runner(tmp_path, metric=metric, max_epochs=3, default_hooks=hooks, resume=True)
+    resumed.train()
+    names = sorted(n for n in os.listdir(tmp_path) if n.endswith(".pth"))
+    # the old best was replaced and max_keep_ckpts spans both sessions
+    assert names == ["best_accuracy_epoch_3.pth", "epoch_2.pth", "epoch_3.pth"]
+
+
+def test_param_scheduler_hook_steps_real_schedulers(tmp_path):
+    runner = _runner(
+        tmp_path,
+        max_epochs=3,
+        param_scheduler=dict(type="MultiStepLR", milestones=[1, 2], gamma=0.1, by_epoch=True),
+    )
+    runner.train()
+    lrs = [
+        re.search(r"lr: (\S+)", line).group(1)
+        for line in _log_lines(runner)
+        if "Epoch(train)" in line
+    ]
+    assert lrs == ["1.0000e-01", "1.0000e-02", "1.0000e-03"]
+
+
+@pytest.mark.parametrize("interval", [3])
+def test_logger_hook_val_iteration_lines(tmp_path, interval):
+    runner = _runner(
+        tmp_path,
+        max_epochs=1,
+        default_hooks=dict(logger=dict(type="LoggerHook", interval=interval)),
+    )
+    runner.train()
+    val_iter = [line for line in _log_lines(runner) if "Epoch(val) [1][3/5]" in line]
+    assert len(val_iter) == 1
+    assert re.search(
+        rf"Epoch\(val\) \[1\]\[3/5\]    eta: 0:00:00  time: {_NUM}  data_time: {_NUM}  $",
+        val_iter[0],
+    )

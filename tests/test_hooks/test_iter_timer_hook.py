@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from _hooks_fakes import FakeRunner
+
+from piston.hooks import IterTimerHook
+from piston.hooks.iter_timer_hook import ThroughputMeter, batch_size_of
+
+
+def test_records_data_time_time_and_train_eta(tmp_path):
+    runner = FakeRunner(tmp_path, train_len=10, max_epochs=1)
+    hook = IterTimerHook()
+    hook.before_train(runner)
+    hook.before_train_epoch(runner)
+    time.sleep(0.02)  # "waiting for data"
+    hook.before_train_iter(runner, batch_idx=0)
+    time.sleep(0.02)  # "computing"
+    hook.after_train_iter(runner, batch_idx=0)
+    hub = runner.message_hub
+    data_time = hub.get_scalar("train/data_time").current()
+    iter_time = hub.get_scalar("train/time").current()
+    assert 0.015 < data_time < iter_time
+    assert iter_time >= 0.035
+    # 9 iterations remain at the mean time of the one done
+    assert hub.get_info("eta") == pytest.approx(iter_time * 9, rel=1e-6)
+
+
+def test_eta_counts_only_iterations_run_since_resume(tmp_path):
+    runner = FakeRunner(tmp_path, train_len=10, max_epochs=2)
+    runner._train_loop._iter = 15  # resumed at iteration 15 of 20
+    hook = IterTimerHook()
+    hook.before_train(runner)
+    hook.before_train_epoch(runner)
+    hook.before_train_iter(runner, batch_idx=5)
+    hook.after_train_iter(runner, batch_idx=5)
+    iter_time = runner.message_hub.get_scalar("train/time").current()
+    assert runner.message_hub.get_info("eta") == pytest.approx(iter_time * 4, rel=1e-6)
+
+
+def test_val_eta_uses_remaining_batches_and_resets_per_epoch(tmp_path):
+    runner = FakeRunner(tmp_path, val_len=4)
+    hook = IterTimerHook()
+    hook.before_val_epoch(runner)
+    for idx in range(2):
+        hook.before_val_iter(runner, batch_idx=idx)
+        hook.after_val_iter(runner, batch_idx=idx)
+    times = runner.message_hub.get_scalar("val/time").data[0]
+    assert runner.message_hub.get_info("eta") == pytest.approx(times.mean() * 2, rel=1e-6)
+    hook.after_val_epoch(runner)
+    assert hook._eval_time_total == 0.0
+    assert runner.message_hub.get_scalar("val/data_time").data[0].shape == (2,)
+
+
+def test_throughput_meter_skips_first_batch_and_counts_samples(tmp_path):
+    runner = FakeRunner(tmp_path, train_len=4, max_epochs=1)
+    hook = IterTimerHook()
+    hook.before_train(runner)
+    meter = runner.message_hub.get_info("throughput_meter")
+    assert meter is hook.throughput
+    hook.before_train_epoch(runner)
+    for idx in range(4):
+        batch = [torch.zeros(8, 3), torch.zeros(8)]
+        hook.before_train_iter(runner, batch_idx=idx, data_batch=batch)
+        hook.after_train_iter(runner, batch_idx=idx, data_batch=batch)
+        runner._train_loop._iter += 1
+    samples, iter_time, data_time, iters = meter.window()
+    assert (samples, iters) == (24, 3)
+    assert 0 < data_time <= iter_time
+    assert meter.window() is None  # nothing new since the last read
+    # not saved in checkpoints
+    assert "throughput_meter" not in runner.message_hub.state_dict()["runtime_info"]
+
+
+def test_meter_window_is_a_delta():
+    meter = ThroughputMeter()
+    meter.add(4, 1.0, 0.5)
+    assert meter.window() == (4, 1.0, 0.5, 1)
+    meter.add(2, 2.0, 0.0)
+    assert meter.window() == (2, 2.0, 0.0, 1)
+    assert meter.window() is None
+
+
+@pytest.mark.parametrize(
+    "batch, expected",
+    [
+        (torch.zeros(5, 3), 5),
+        ([torch.zeros(6, 3), torch.zeros(6)], 6),
+        ({"inputs": [torch.zeros(3)] * 7, "data_samples": [None] * 7}, 7),
+        ({"inputs": torch.zeros(2, 3)}, 2),
+        ([[1, 2, 3], [0, 1, 0]], 3),
+        ([{"a": 1}, {"a": 2}], 2),
+        (None, 0),
+        (torch.tensor(1.0), 0),
+    ],
+)
+def test_batch_size_of_common_collates(batch, expected):
+    assert batch_size_of(batch) == expected

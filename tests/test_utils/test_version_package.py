@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from piston.utils import (
+    call_command,
+    digit_version,
+    get_git_hash,
+    get_installed_path,
+    install_package,
+    is_installed,
+)
+
+
+def test_digit_version_orders_pre_and_post_releases():
+    assert digit_version("1.2.3") == (1, 2, 3, 0, 0, 0)
+    assert digit_version("2.1.0rc1") == (2, 1, 0, 0, -1, 1)
+    assert digit_version("1.0a2") == (1, 0, 0, 0, -3, 2)
+    assert digit_version("1.0b1") == (1, 0, 0, 0, -2, 1)
+    assert digit_version("1.0.post3") == (1, 0, 0, 0, 1, 3)
+    assert digit_version("2.14.1+cu130") == (2, 14, 1, 0, 0, 0)
+    assert digit_version("1.2", length=3) == (1, 2, 0, 0, 0)
+    assert digit_version("1.10.0rc1") < digit_version("1.10.0") < digit_version("1.10.0.post1")
+    assert digit_version("1.9.0") < digit_version("1.10.0a0")
+    with pytest.raises(AssertionError):
+        digit_version("1.2.3.4.5")
+    with pytest.raises(ValueError):
+        digit_version("not a version")
+
+
+def test_get_git_hash(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert get_git_hash(fallback="none") == "none"
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    subprocess.run(["git", "init", "-q"], check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "x"], check=True, env=env)
+    sha = subprocess.check_output(["git", "rev-parse", "HEAD"], text=True).strip()
+    assert get_git_hash() == sha
+    assert get_git_hash(digits=7) == sha[:7]
+    with pytest.raises(TypeError):
+        get_git_hash(digits="7")
+
+
+def test_package_helpers():
+    assert is_installed("torch")
+    assert is_installed("pyyaml")  # distribution name differs from module name
+    assert not is_installed("no_such_package_abc")
+    torch_path = get_installed_path("torch")
+    assert os.path.isfile(os.path.join(torch_path, "__init__.py"))
+    assert os.path.isfile(os.path.join(get_installed_path("pyyaml"), "__init__.py"))
+    with pytest.raises(RuntimeError):
+        get_installed_path("no_such_package_abc")
+    install_package("torch")  # already installed: no pip call
+    call_command([sys.executable, "-c", "pass"])
+    with pytest.raises(subprocess.CalledProcessError):
+        call_command([sys.executable, "-c", "raise SystemExit(3)"])
