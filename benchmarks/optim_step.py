@@ -3,10 +3,10 @@
 A (hand-written): ``loss.backward(); optimizer.step(); optimizer.zero_grad()``.
 B (piston):       ``optim_wrapper.update_params(loss)``.
 
-Both train identical copies of a small MLP on the same batches. The two variants alternate in
-blocks within one process (A then B, then B then A, ...) so that drift in machine load hits both
-equally; each block's per-step time is printed, and the result is the MEDIAN over rounds of the
-B/A ratio (target: within 2 %).
+Both train identical copies of a small MLP on the same batches. Within one process the two
+variants alternate step by step (A B, then B A, ...), so that drift in machine load hits both
+equally, over several rounds. Each round prints the median per-step time of A and of B; the
+result is the MEDIAN over rounds of the B/A ratio (target: within 2 %).
 
 Usage::
 
@@ -40,21 +40,35 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _block(step: Callable[[torch.Tensor, torch.Tensor], None], batches: list, device: str) -> float:
-    """Mean seconds per step over ``batches``."""
+Step = Callable[[torch.Tensor, torch.Tensor], None]
+
+
+def _timed(step: Step, x: torch.Tensor, y: torch.Tensor, device: str) -> float:
     _sync(device)
     start = time.perf_counter()
-    for x, y in batches:
-        step(x, y)
+    step(x, y)
     _sync(device)
-    return (time.perf_counter() - start) / len(batches)
+    return time.perf_counter() - start
+
+
+def _round(step_a: Step, step_b: Step, batches: list, device: str) -> tuple[float, float]:
+    """Median seconds per step of A and of B, interleaved step by step."""
+    times_a, times_b = [], []
+    for i, (x, y) in enumerate(batches):
+        if i % 2 == 0:
+            times_a.append(_timed(step_a, x, y, device))
+            times_b.append(_timed(step_b, x, y, device))
+        else:
+            times_b.append(_timed(step_b, x, y, device))
+            times_a.append(_timed(step_a, x, y, device))
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--clip-grad", action="store_true", help="clip by norm in both variants")
@@ -92,20 +106,14 @@ def main() -> None:
         )
         for _ in range(args.steps)
     ]
-    _block(hand_written, batches[:20], device)  # warm-up both paths
-    _block(piston_step, batches[:20], device)
+    _round(hand_written, piston_step, batches[:20], device)  # warm-up both paths
 
     print(f"device={device} threads={args.threads} width={args.width} bs={args.batch_size} "
-          f"steps/block={args.steps} clip_grad={bool(clip)}")  # fmt: skip
+          f"steps/round={args.steps} clip_grad={bool(clip)}")  # fmt: skip
     print(f"{'round':>5} {'hand us/step':>13} {'piston us/step':>15} {'ratio':>7}")
     ratios = []
     for round_idx in range(args.rounds):
-        if round_idx % 2 == 0:
-            hand = _block(hand_written, batches, device)
-            ours = _block(piston_step, batches, device)
-        else:
-            ours = _block(piston_step, batches, device)
-            hand = _block(hand_written, batches, device)
+        hand, ours = _round(hand_written, piston_step, batches, device)
         ratios.append(ours / hand)
         print(f"{round_idx:>5} {hand * 1e6:>13.1f} {ours * 1e6:>15.1f} {ours / hand:>7.4f}")
     median = statistics.median(ratios)

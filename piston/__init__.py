@@ -10,6 +10,7 @@ cheap.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 __version__ = "0.1.0"
@@ -46,6 +47,11 @@ def __getattr__(name: str) -> Any:
         for sub in _REEXPORTED:
             names += _public_names(importlib.import_module(f"{__name__}.{sub}"))
         return list(dict.fromkeys(names))
+    here = os.path.dirname(__file__)
+    if os.path.isdir(os.path.join(here, name)) or os.path.isfile(os.path.join(here, f"{name}.py")):
+        # `from piston import dist` probes the attribute before importing the submodule:
+        # answer at once instead of importing the re-exported packages.
+        raise AttributeError(f"module 'piston' has no attribute {name!r}")
     for sub in _REEXPORTED:
         module = importlib.import_module(f"{__name__}.{sub}")
         if name in _public_names(module):

@@ -46,7 +46,7 @@ class RuntimeInfoHook(Hook):
 
     def before_run(self, runner) -> None:
         """Publish ``cfg``, ``seed``, ``experiment_name`` and ``piston_version``."""
-        from piston import __version__
+        from piston.runner._checkpointing import piston_version
 
         cfg = runner.cfg
         runner.message_hub.update_info_dict(
@@ -54,7 +54,7 @@ class RuntimeInfoHook(Hook):
                 "cfg": cfg.pretty_text if hasattr(cfg, "pretty_text") else str(cfg),
                 "seed": runner.seed,
                 "experiment_name": runner.experiment_name,
-                "piston_version": __version__ + _git_hash(),
+                "piston_version": piston_version(),
             }
         )
 
@@ -142,11 +142,3 @@ class RuntimeInfoHook(Hook):
             else:
                 hub.update_info(f"{mode}/{key}", value)
 
-
-def _git_hash() -> str:
-    try:
-        from piston.utils import get_git_hash
-    except ImportError:  # pragma: no cover - utils is part of the package
-        return ""
-    sha = get_git_hash(fallback="")
-    return f"+{sha[:7]}" if sha else ""

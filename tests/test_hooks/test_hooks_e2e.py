@@ -71,10 +71,10 @@ def _runner(work_dir, *, metric=None, max_epochs=3, train_cfg=None, **kwargs):
         work_dir=str(work_dir),
         train_dataloader=_data(),
         val_dataloader=_data(shuffle=False, batch_size=8),
-        optim_wrapper=dict(optimizer=dict(type=torch.optim.SGD, lr=0.1)),
-        train_cfg=train_cfg or dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
-        val_cfg=dict(),
-        val_evaluator=[metric] if metric is not None else dict(type=Accuracy),
+        optim_wrapper={"optimizer": {"type": torch.optim.SGD, "lr": 0.1}},
+        train_cfg=train_cfg or {"by_epoch": True, "max_epochs": max_epochs, "val_interval": 1},
+        val_cfg={},
+        val_evaluator=[metric] if metric is not None else {"type": Accuracy},
         **kwargs,
     )
 
@@ -89,7 +89,7 @@ _NUM = r"\d+\.\d{4}"
 
 
 def test_default_hooks_checkpoints_logs_and_scalars(tmp_path):
-    runner = _runner(tmp_path, default_hooks=dict(logger=dict(type="LoggerHook", interval=5)))
+    runner = _runner(tmp_path, default_hooks={"logger": {"type": "LoggerHook", "interval": 5}})
     runner.train()
     names = sorted(os.listdir(tmp_path))
     assert [n for n in names if n.endswith(".pth")] == ["epoch_1.pth", "epoch_2.pth", "epoch_3.pth"]
@@ -123,12 +123,12 @@ def test_default_hooks_checkpoints_logs_and_scalars(tmp_path):
 def test_iteration_based_training_logs_and_checkpoints(tmp_path):
     runner = _runner(
         tmp_path,
-        train_cfg=dict(by_epoch=False, max_iters=12, val_interval=6),
-        default_hooks=dict(
-            logger=dict(type="LoggerHook", interval=4),
-            checkpoint=dict(type="CheckpointHook", interval=6, by_epoch=False),
-        ),
-        log_processor=dict(by_epoch=False),
+        train_cfg={"by_epoch": False, "max_iters": 12, "val_interval": 6},
+        default_hooks={
+            "logger": {"type": "LoggerHook", "interval": 4},
+            "checkpoint": {"type": "CheckpointHook", "interval": 6, "by_epoch": False},
+        },
+        log_processor={"by_epoch": False},
     )
     runner.train()
     assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".pth")) == [
@@ -152,9 +152,13 @@ def test_save_best_with_two_metrics(tmp_path):
     runner = _runner(
         tmp_path,
         metric=metric,
-        default_hooks=dict(
-            checkpoint=dict(type="CheckpointHook", interval=1, save_best=["accuracy", "err_loss"])
-        ),
+        default_hooks={
+            "checkpoint": {
+                "type": "CheckpointHook",
+                "interval": 1,
+                "save_best": ["accuracy", "err_loss"],
+            }
+        },
     )
     runner.train()
     best = sorted(n for n in os.listdir(tmp_path) if n.startswith("best"))
@@ -174,7 +178,7 @@ def test_early_stopping_ends_training(tmp_path):
         tmp_path,
         metric=metric,
         max_epochs=6,
-        custom_hooks=[dict(type="EarlyStoppingHook", monitor="accuracy", patience=2)],
+        custom_hooks=[{"type": "EarlyStoppingHook", "monitor": "accuracy", "patience": 2}],
     )
     runner.train()
     assert runner.epoch == 3  # best at 1, two stalls, stop
@@ -207,9 +211,14 @@ def test_ema_weights_used_for_validation_and_saved(tmp_path):
 
 
 def test_resume_restores_checkpoint_hook_state(tmp_path):
-    hooks = dict(
-        checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=2, save_best="accuracy")
-    )
+    hooks = {
+        "checkpoint": {
+            "type": "CheckpointHook",
+            "interval": 1,
+            "max_keep_ckpts": 2,
+            "save_best": "accuracy",
+        }
+    }
     metric = Scripted([{"accuracy": 70.0}, {"accuracy": 60.0}, {"accuracy": 80.0}])
     runner = _runner(tmp_path, metric=metric, max_epochs=2, default_hooks=hooks)
     runner.train()
@@ -228,7 +237,12 @@ def test_param_scheduler_hook_steps_real_schedulers(tmp_path):
     runner = _runner(
         tmp_path,
         max_epochs=3,
-        param_scheduler=dict(type="MultiStepLR", milestones=[1, 2], gamma=0.1, by_epoch=True),
+        param_scheduler={
+            "type": "MultiStepLR",
+            "milestones": [1, 2],
+            "gamma": 0.1,
+            "by_epoch": True,
+        },
     )
     runner.train()
     lrs = [
@@ -244,7 +258,7 @@ def test_logger_hook_val_iteration_lines(tmp_path, interval):
     runner = _runner(
         tmp_path,
         max_epochs=1,
-        default_hooks=dict(logger=dict(type="LoggerHook", interval=interval)),
+        default_hooks={"logger": {"type": "LoggerHook", "interval": interval}},
     )
     runner.train()
     val_iter = [line for line in _log_lines(runner) if "Epoch(val) [1][3/5]" in line]

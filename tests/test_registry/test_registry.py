@@ -424,8 +424,11 @@ def test_register_callable_without_name_needs_explicit_name():
     import functools
 
     reg = Registry("fn", scope="reg_partial")
-    part = functools.partial(int, base=2)
+    def to_int(text, base=10):
+        return int(text, base)
+
+    part = functools.partial(to_int, base=2)
     with pytest.raises(TypeError, match="explicit `name=`"):
         reg.register_module(module=part)
     reg.register_module(name="parse_binary", module=part)
-    assert reg.build({"type": "parse_binary", "x": "101"}) == 5
+    assert reg.build({"type": "parse_binary", "text": "101"}) == 5
