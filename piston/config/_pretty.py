@@ -1,11 +1,14 @@
 """``Config.pretty_text``: the config as Python source that reloads to an equal config.
 
-Keys are sorted; dicts with identifier keys render as ``dict(k=v)``, others as ``{'k': v}``.
+Keys are sorted; dicts with identifier keys render as ``dict(k=v)``, others as ``{'k': v}``;
+non-empty lists and tuples take one item per line (each followed by a comma, so yapf keeps them
+split).
 Classes and functions (``type=SGD`` in a dict given from Python) and lazy-import objects render
 as their dotted import path in quotes, which ``build_from_cfg`` resolves back to the object.
 With yapf installed (imported on use only) the text is formatted by yapf; otherwise a plain
-formatter keeps each container on one line when it fits in 79 columns and puts one
-item per line when it does not.
+formatter keeps a dict on one line when it fits in 79 columns and holds no list or tuple, and
+puts one item per line when it does not. ``format_python_code=False`` gives the text as handed to
+yapf (``key=value`` lines, every item on its own line).
 """
 
 from __future__ import annotations
@@ -81,13 +84,30 @@ def _flat(value: Any) -> str:
     return f"{start}{body}{end}"
 
 
+def _has_sequence(value: Any) -> bool:
+    """Whether ``value`` is or holds a non-empty list/tuple (those always take one line per item)."""
+    value = _normalize(value)
+    if type(value) in (list, tuple) or isinstance(value, (list, tuple)):
+        return bool(value)
+    if isinstance(value, dict):
+        return any(_has_sequence(v) for v in dict.values(value))
+    return False
+
+
 def _format(value: Any, indent: int, used: int, width: int) -> str:
-    """Render ``value`` that starts at column ``used`` on a line indented by ``indent``."""
+    """Plain formatter: ``value`` starts at column ``used`` on a line indented by ``indent``.
+
+    Non-empty lists/tuples always take one item per line; dicts stay on one line when they fit in
+    ``width`` and hold no such sequence. Split containers end with a trailing comma.
+    """
     value = _normalize(value)
     flat = _flat(value)
     spec = _items(value)
-    if spec is None or not spec[2] or used + len(flat) <= width:
+    if spec is None or not spec[2]:
         return flat
+    if not isinstance(value, (list, tuple)) and not _has_sequence(value):
+        if used + len(flat) <= width:
+            return flat
     start, end, items = spec
     pad = " " * (indent + INDENT)
     lines = [
@@ -98,7 +118,7 @@ def _format(value: Any, indent: int, used: int, width: int) -> str:
 
 
 def plain_text(cfg: dict, width: int = LINE_WIDTH) -> str:
-    """Python source for ``cfg``, one ``key = value`` statement per top-level key."""
+    """Python source for ``cfg`` without yapf: one ``key = value`` statement per top-level key."""
     lines = []
     for key in sorted(cfg, key=str):
         prefix = f"{key} = "
@@ -106,10 +126,34 @@ def plain_text(cfg: dict, width: int = LINE_WIDTH) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def _raw(value: Any, indent: int) -> str:
+    """Unformatted source of ``value``: every container item on its own line.
+
+    Dict items are separated by ``,`` with the closing parenthesis right after the last item, so
+    yapf may join them again; list/tuple items each end with ``,``, so yapf keeps one per line.
+    """
+    value = _normalize(value)
+    spec = _items(value)
+    if spec is None or not spec[2]:
+        return _flat(value)
+    start, end, items = spec
+    pad = " " * (indent + INDENT)
+    body = [pad + prefix + _raw(item, indent + INDENT) for prefix, item in items]
+    if isinstance(value, dict):
+        return start + "\n" + ",\n".join(body) + end
+    return start + "\n" + "".join(line + ",\n" for line in body) + " " * indent + end
+
+
+def raw_text(cfg: dict) -> str:
+    """The text handed to yapf (and ``pretty_text`` with ``format_python_code=False``)."""
+    lines = [f"{key}={_raw(dict.__getitem__(cfg, key), 0)}" for key in sorted(cfg, key=str)]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def pretty_text(cfg: dict, format_python_code: bool = True) -> str:
     """The config dict as formatted Python source (see the module docstring)."""
     if not format_python_code or not cfg:
-        return plain_text(cfg, width=0)
+        return raw_text(cfg)
     try:
         from yapf.yapflib.yapf_api import FormatCode
     except ImportError:
@@ -119,9 +163,9 @@ def pretty_text(cfg: dict, format_python_code: bool = True) -> str:
         except SyntaxError as e:
             raise SyntaxError(f"Failed to format the config as Python source: {e}") from e
         return text
-    text = plain_text(cfg)
+    text = raw_text(cfg)
     try:
         formatted = FormatCode(text, style_config=YAPF_STYLE)
     except Exception as e:
-        raise SyntaxError(f"Failed to format the config with yapf: {e}") from e
+        raise SyntaxError(f"Failed to format the config with yapf: {e}\n{text}") from e
     return formatted[0] if isinstance(formatted, tuple) else formatted

@@ -37,7 +37,8 @@ class ConfigDict(dict):
             raise TypeError(f"ConfigDict expected at most 1 positional argument, got {len(args)}")
         if args and args[0] is not None:
             source = args[0]
-            pairs = source.items() if isinstance(source, dict) else source
+            # dict.items: copying a ConfigDict must not build (import) its lazy objects.
+            pairs = dict.items(source) if isinstance(source, dict) else source
             for key, value in pairs:
                 self[key] = value
         for key, value in kwargs.items():
@@ -114,7 +115,7 @@ class ConfigDict(dict):
         other: dict[Any, Any] = {}
         if args and args[0] is not None:
             source = args[0]
-            other.update(source.items() if isinstance(source, dict) else source)
+            other.update(dict.items(source) if isinstance(source, dict) else source)
         other.update(kwargs)
         for key, value in other.items():
             old = dict.get(self, key)

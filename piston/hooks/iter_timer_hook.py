@@ -8,7 +8,8 @@ here, so the ETA never reads the message hub's buffers.
 
 For the throughput report, the hook also feeds a :class:`ThroughputMeter` (published as runtime
 info ``throughput_meter``) with the number of samples, the iteration time and the data time of
-each training iteration; ``LogProcessor`` reads it once per log line.
+each training iteration; ``LogProcessor`` reads it once per log line. The meter is not saved
+in checkpoints.
 """
 
 from __future__ import annotations
@@ -97,12 +98,16 @@ class IterTimerHook(Hook):
         self._samples = 0
         self.throughput = ThroughputMeter()
 
+    def before_run(self, runner) -> None:
+        """Publish a fresh throughput meter (before any checkpoint is loaded, so that a resumed
+        message hub knows the key and its ``resumed=False`` flag)."""
+        self.throughput = ThroughputMeter()
+        runner.message_hub.update_info("throughput_meter", self.throughput, resumed=False)
+
     def before_train(self, runner) -> None:
         """Remember the starting iteration so that the ETA is right after a resume."""
         self._start_iter = runner.iter
         self._train_time_total = 0.0
-        self.throughput = ThroughputMeter()
-        runner.message_hub.update_info("throughput_meter", self.throughput, resumed=False)
 
     def _before_epoch(self, runner, mode: str = "train") -> None:
         self._t = time.perf_counter()

@@ -141,4 +141,3 @@ class RuntimeInfoHook(Hook):
                 hub.update_scalar(f"{mode}/{key}", value)
             else:
                 hub.update_info(f"{mode}/{key}", value)
-

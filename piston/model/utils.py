@@ -12,6 +12,7 @@ import logging
 import sys
 
 import torch
+import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -68,7 +69,14 @@ def stack_batch(
 
 
 def merge_dict(*args: dict) -> dict:
-    """Merge plain dicts into a new one (later keys win); a leaf for ``torch.fx`` tracing."""
+    """Merge plain dicts into a new one (later keys win).
+
+    Under ``torch.fx`` symbolic tracing it is recorded as one opaque call (a leaf) wherever it
+    is called from, instead of being traced through.
+    """
+    proxy = _find_proxy(args)
+    if proxy is not None:
+        return proxy.tracer.create_proxy("call_function", merge_dict, args, {})
     output: dict = {}
     for item in args:
         if not isinstance(item, dict):
@@ -79,12 +87,16 @@ def merge_dict(*args: dict) -> dict:
     return output
 
 
-try:  # keep ``merge_dict`` opaque to torch.fx symbolic tracing, as MMEngine does
-    import torch.fx
+def _find_proxy(args: tuple) -> torch.fx.Proxy | None:
+    found: list = []
 
-    merge_dict = torch.fx.wrap(merge_dict)
-except Exception:  # pragma: no cover - fx unavailable
-    pass
+    def check(value: object) -> object:
+        if isinstance(value, torch.fx.Proxy):
+            found.append(value)
+        return value
+
+    torch.fx.node.map_aggregate(args, check)
+    return found[0] if found else None
 
 
 def detect_anomalous_params(loss: torch.Tensor, model: nn.Module) -> None:

@@ -240,11 +240,11 @@ class Registry:
                         f"`pip install {MODULE2PACKAGE[scope_name]}`.",
                         logging.WARNING,
                     )
-                elif scope_name != self._get_root_registry().scope:
+                else:
                     log(
                         f"Failed to import `{scope_name}.registry`; make sure the registry "
                         f"of scope {scope_name!r} is imported or its modules are registered.",
-                        logging.DEBUG,
+                        logging.WARNING,
                     )
             registry = self._get_root_registry()._search_child(scope_name)
             if registry is None:
@@ -342,12 +342,11 @@ class Registry:
                 import_module(f"{scope}.registry")
             except Exception:
                 pass  # the scope may not be a package; that is fine
+            root = self._get_root_registry()
             if scope in self._children:
                 obj = self._children[scope].get(real_key)
-            else:
-                target = self._get_root_registry()._search_child(scope)
-                if target is not None and target is not self:
-                    obj = target.get(real_key)
+            elif scope == root._scope or scope in root._children:
+                obj = root.get(key)
 
         if obj is None and "." in key:
             try:

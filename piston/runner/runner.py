@@ -370,25 +370,36 @@ class Runner:
     def test_evaluator(self) -> Any:
         return self.test_loop.evaluator
 
-    def _loop_value(self, name: str) -> int:
-        loop = self.train_loop
-        return 0 if loop is None else getattr(loop, name)
+    def _built_train_loop(self) -> Any:
+        loop = self._train_loop
+        if isinstance(loop, dict):  # still a config: build it (runner.md: reading builds)
+            loop = self.train_loop
+        return loop
 
+    # ``epoch``/``iter`` are read by several hooks every iteration: keep them two lookups.
     @property
     def epoch(self) -> int:
-        return self._loop_value("epoch")
+        loop = self._built_train_loop()
+        return 0 if loop is None else loop.epoch
 
     @property
     def iter(self) -> int:
-        return self._loop_value("iter")
+        loop = self._built_train_loop()
+        return 0 if loop is None else loop.iter
 
     @property
     def max_epochs(self) -> int:
-        return self._loop_value("max_epochs")
+        loop = self._built_train_loop()
+        return 0 if loop is None else loop.max_epochs
 
     @property
     def max_iters(self) -> int:
-        return self._loop_value("max_iters")
+        loop = self._built_train_loop()
+        return 0 if loop is None else loop.max_iters
+
+    def _loop_value(self, name: str) -> int:
+        loop = self._built_train_loop()
+        return 0 if loop is None else getattr(loop, name)
 
     @property
     def val_interval(self) -> int:

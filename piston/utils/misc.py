@@ -9,6 +9,7 @@ import collections.abc
 import functools
 import inspect
 import itertools
+import textwrap
 import warnings
 from collections.abc import Callable, Iterable
 from importlib import import_module
@@ -340,18 +341,21 @@ def deprecated_function(since: str, removed_in: str, instructions: str) -> Calla
             return function(*args, **kwargs)
 
         note = (
-            f".. deprecated:: {since}\n    Deprecated and will be removed in version "
-            f"{removed_in}.\n    Please {instructions}.\n"
+            f".. deprecated:: {since}\n"
+            f"    Deprecated and will be removed in version {removed_in}.\n"
+            f"    Please {instructions}.\n"
         )
-        doc = inspect.cleandoc(function.__doc__ or "")
-        lines = doc.split("\n")
-        # Put the note right after the summary line (and its blank line, if any).
-        insert_at = 1 if lines and lines[0] else 0
-        lines.insert(insert_at, "\n" + note if insert_at else note)
-        wrapper.__doc__ = "\n".join(lines)
+        wrapper.__doc__ = f"{note}\n\n{_reindent_docstring(function.__doc__ or '')}"
         return wrapper
 
     return decorator
+
+
+def _reindent_docstring(doc: str, prefix: str = "    ") -> str:
+    """Dedent a docstring (first line unindented, the rest indented) and indent it by ``prefix``."""
+    first, _, rest = doc.partition("\n")
+    body = first.strip() + ("\n" + textwrap.dedent(rest) if rest else "")
+    return textwrap.indent(body, prefix)
 
 
 def apply_to(data: Any, expr: Callable[[Any], bool], apply_func: Callable[[Any], Any]) -> Any:

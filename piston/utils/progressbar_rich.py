@@ -1,22 +1,30 @@
-"""``track_progress_rich``: run a function over zipped task lists with a rich progress bar."""
+"""``track_progress_rich``: run a function over tasks (optionally in a pool) with a rich bar."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sized
 from typing import Any
 
 __all__ = ["track_progress_rich"]
 
 
 class _Worker:
-    """Picklable wrapper calling ``func(*args)`` and returning ``(index, result)``."""
+    """Picklable wrapper: ``(task, index) -> (func(task), index)``.
+
+    A tuple/list task is unpacked as positional arguments, a mapping as keyword arguments, and
+    anything else is passed as the single argument.
+    """
 
     def __init__(self, func: Callable) -> None:
         self.func = func
 
-    def __call__(self, inputs: tuple[int, tuple]) -> tuple[int, Any]:
-        index, args = inputs
-        return index, self.func(*args)
+    def __call__(self, inputs: tuple[Any, int]) -> tuple[Any, int]:
+        task, index = inputs
+        if isinstance(task, Mapping):
+            return self.func(**task), index
+        if isinstance(task, (tuple, list)):
+            return self.func(*task), index
+        return self.func(task), index
 
 
 def track_progress_rich(
@@ -28,20 +36,22 @@ def track_progress_rich(
     description: str = "Processing",
     color: str = "blue",
 ) -> list:
-    """Call ``func(*args)`` for ``args`` in ``zip(*tasks)`` with a rich progress bar.
+    """Call ``func`` on every task with a rich progress bar; return the results in order.
 
     Args:
         func: Function to call; picklable when ``nproc > 1``.
-        tasks: A tuple of iterables zipped into the arguments, e.g. ``(range(10),)`` for
-            ``func(x)`` or ``(xs, ys)`` for ``func(x, y)``.
-        task_num: Number of tasks; required when ``tasks`` are not sized.
+        tasks: The tasks. A tuple/list task is unpacked as positional arguments
+            (``func(*task)``), a dict as keyword arguments, anything else is passed as is.
+            Empty (the default) with ``task_num`` calls ``func()`` ``task_num`` times.
+        task_num: Number of tasks; needed for empty or unsized ``tasks``.
         nproc: Worker processes (1 runs in this process).
         chunksize: Tasks sent to a worker at a time.
         description: Text shown before the bar.
         color: Colour of the description.
 
-    Returns:
-        The results in task order.
+    Example:
+        >>> track_progress_rich(pow, [(2, 3), (3, 2)])  # doctest: +SKIP
+        [8, 9]
     """
     from rich.progress import (
         BarColumn,
@@ -53,47 +63,43 @@ def track_progress_rich(
     )
 
     if not callable(func):
-        raise TypeError("func must be a callable object")
+        raise TypeError(f"func must be a callable object, but got {type(func)}")
     if not isinstance(tasks, Iterable):
         raise TypeError(f"tasks must be an iterable object, but got {type(tasks)}")
-    task_lists = [list(task) for task in tasks]
-    if not task_lists:
-        if task_num is None:
-            raise ValueError("If tasks is an empty iterable, task_num must be set")
-        arg_tuples: list[tuple] = [() for _ in range(task_num)]
-    else:
-        lengths = {len(task) for task in task_lists}
-        if len(lengths) > 1:
-            raise ValueError(f"the lengths of the task lists must be equal, got {lengths}")
-        length = lengths.pop()
-        if task_num is not None and task_num != length:
-            raise ValueError(f"task_num={task_num} does not match the {length} tasks given")
-        arg_tuples = list(zip(*task_lists))
     if nproc <= 0:
-        raise ValueError("nproc must be a positive number")
+        raise ValueError(f"nproc must be a positive number, but got {nproc}")
+    if isinstance(tasks, Sized):
+        if len(tasks) == 0:
+            if task_num is None:
+                raise ValueError("If tasks is an empty iterable, task_num must be set")
+            tasks = [() for _ in range(task_num)]
+        elif task_num is not None and task_num != len(tasks):
+            raise ValueError(f"task_num={task_num} does not match the {len(tasks)} tasks given")
+        else:
+            task_num = len(tasks)
 
     progress = Progress(
-        TextColumn(f"[{color}]{description}"),
+        TextColumn(f"[{color}]{{task.description}}"),
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
         TimeRemainingColumn(),
     )
     worker = _Worker(func)
-    task_id = progress.add_task(total=len(arg_tuples), color=color, description=description)
-    results: list = [None] * len(arg_tuples)
+    task_id = progress.add_task(description, total=task_num)
+    indexed = ((task, index) for index, task in enumerate(tasks))
+    results: dict[int, Any] = {}
     with progress:
         if nproc == 1:
-            for index, args in enumerate(arg_tuples):
-                results[index] = worker((index, args))[1]
+            for item in indexed:
+                result, index = worker(item)
+                results[index] = result
                 progress.update(task_id, advance=1, refresh=True)
         else:
             from multiprocessing import Pool
 
             with Pool(nproc) as pool:
-                for index, result in pool.imap_unordered(
-                    worker, enumerate(arg_tuples), chunksize=chunksize
-                ):
+                for result, index in pool.imap_unordered(worker, indexed, chunksize):
                     results[index] = result
-                    progress.update(task_id, advance=1)
-    return results
+                    progress.update(task_id, advance=1, refresh=True)
+    return [results[index] for index in range(len(results))]

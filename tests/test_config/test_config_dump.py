@@ -82,10 +82,13 @@ def test_classes_and_functions_dump_as_import_paths(tmp_path) -> None:
 
 def test_long_values_are_split_one_item_per_line_without_yapf(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "yapf", None)  # make `import yapf` fail
-    cfg = Config({"items": [f"item_number_{i}" for i in range(20)], "short": [1, 2]})
+    cfg = Config(
+        {"items": [f"item_number_{i}" for i in range(20)], "short": [1, 2], "d": {"a": 1}}
+    )
     text = cfg.pretty_text
     lines = text.splitlines()
-    assert "short = [1, 2]" in lines
+    assert "d = dict(a=1)" in lines
+    assert text.index("short = [\n    1,\n    2,\n]\n") > 0  # lists: one item per line
     assert "    'item_number_0'," in lines
     assert all(len(line) <= 79 for line in lines)
     ast.parse(text)
@@ -109,8 +112,9 @@ def test_pretty_text_uses_yapf_when_installed(monkeypatch) -> None:
 
 
 def test_format_python_code_false_expands_everything(write) -> None:
-    cfg = Config.fromfile(write("a.py", "a = dict(b=[1, 2])\n"), format_python_code=False)
-    assert cfg.pretty_text == "a = dict(\n    b=[\n        1,\n        2,\n    ],\n)\n"
+    cfg = Config.fromfile(write("a.py", "a = dict(b=[1, 2], c=1)\n"), format_python_code=False)
+    assert cfg.pretty_text == "a=dict(\n    b=[\n        1,\n        2,\n    ],\n    c=1)\n"
+    assert Config.fromstring(cfg.pretty_text, ".py").to_dict() == cfg.to_dict()
 
 
 def test_import_config_does_not_import_yapf() -> None:

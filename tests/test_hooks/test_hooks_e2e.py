@@ -64,12 +64,12 @@ def _data(n=40, batch_size=4, shuffle=True):
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
 
 
-def _runner(work_dir, *, metric=None, max_epochs=3, train_cfg=None, **kwargs):
+def _runner(work_dir, *, metric=None, max_epochs=3, train_cfg=None, shuffle=True, **kwargs):
     torch.manual_seed(0)
     return Runner(
         model=TinyNet(),
         work_dir=str(work_dir),
-        train_dataloader=_data(),
+        train_dataloader=_data(shuffle=shuffle),
         val_dataloader=_data(shuffle=False, batch_size=8),
         optim_wrapper={"optimizer": {"type": torch.optim.SGD, "lr": 0.1}},
         train_cfg=train_cfg or {"by_epoch": True, "max_epochs": max_epochs, "val_interval": 1},
@@ -267,3 +267,116 @@ def test_logger_hook_val_iteration_lines(tmp_path, interval):
         rf"Epoch\(val\) \[1\]\[3/5\]    eta: 0:00:00  time: {_NUM}  data_time: {_NUM}  $",
         val_iter[0],
     )
+
+
+def test_ema_state_survives_resume(tmp_path):
+    full_ema = EMAHook(momentum=0.1)
+    full = _runner(tmp_path / "full", max_epochs=3, custom_hooks=[full_ema], shuffle=False)
+    full.train()
+
+    _runner(
+        tmp_path / "part", max_epochs=2, custom_hooks=[EMAHook(momentum=0.1)], shuffle=False
+    ).train()
+    resumed_ema = EMAHook(momentum=0.1)
+    resumed = _runner(
+        tmp_path / "part", max_epochs=3, custom_hooks=[resumed_ema], resume=True, shuffle=False
+    )
+    resumed.train()
+    assert int(resumed_ema.ema_model.steps) == 30
+    assert torch.equal(resumed.model.fc.weight, full.model.fc.weight)
+    assert torch.equal(resumed_ema.ema_model.module.fc.weight, full_ema.ema_model.module.fc.weight)
+
+
+def test_iteration_scheduler_warmup_through_real_runner(tmp_path):
+    runner = _runner(
+        tmp_path,
+        max_epochs=1,
+        param_scheduler={"type": "LinearLR", "start_factor": 0.1, "by_epoch": False, "end": 10},
+        default_hooks={"logger": {"type": "LoggerHook", "interval": 2}},
+    )
+    runner.train()
+    lrs = [
+        float(re.search(r"lr: (\S+)", line).group(1))
+        for line in _log_lines(runner)
+        if "Epoch(train)" in line
+    ]
+    assert len(lrs) == 5
+    assert lrs == sorted(lrs)
+    assert lrs[0] < 0.05 < lrs[-1] <= 0.1
+
+
+# ---------------------------------------------------------------------- test-time augmentation
+_TTA_PREDICTIONS: list = []
+
+
+def _register_tta_components():
+    from piston.model import BaseTTAModel
+    from piston.registry import DATASETS, METRICS, MODELS
+
+    @DATASETS.register_module(name="_TTAListDataset", force=True)
+    class ListDataset(torch.utils.data.Dataset):
+        def __init__(self, pipeline=None, n=4):
+            self.pipeline = list(pipeline or [])
+            self.n = n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            x = torch.full((2,), float(i + 1))
+            if "flip" in self.pipeline:  # two augmentations: x and -x
+                return {"inputs": [x, -x], "data_samples": [i, i]}
+            return {"inputs": x, "data_samples": i}
+
+    @MODELS.register_module(name="_TTASumNet", force=True)
+    class SumNet(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, inputs, data_samples=None, mode="tensor"):
+            return [float((x * self.scale).sum()) for x in inputs]
+
+    @MODELS.register_module(name="_TTAMean", force=True)
+    class MeanTTA(BaseTTAModel):
+        def merge_preds(self, data_samples_list):
+            return [sum(preds) / len(preds) for preds in data_samples_list]
+
+    @METRICS.register_module(name="_TTARecord", force=True)
+    class Record(BaseMetric):
+        def process(self, data_batch, data_samples):
+            _TTA_PREDICTIONS.extend(data_samples)
+
+        def compute_metrics(self, results):
+            return {"n": len(_TTA_PREDICTIONS)}
+
+
+def test_build_runner_with_tta_runs_merged_predictions(tmp_path):
+    from piston.config import Config
+    from piston.hooks import PrepareTTAHook
+    from piston.hooks.test_time_aug_hook import build_runner_with_tta
+
+    _register_tta_components()
+    cfg = Config(
+        {
+            "model": {"type": "_TTASumNet"},
+            "work_dir": str(tmp_path),
+            "test_dataloader": {
+                "dataset": {"type": "_TTAListDataset", "pipeline": []},
+                "batch_size": 2,
+                "sampler": {"type": "DefaultSampler", "shuffle": False},
+                "collate_fn": {"type": "pseudo_collate"},
+            },
+            "test_cfg": {},
+            "test_evaluator": {"type": "_TTARecord"},
+            "tta_model": {"type": "_TTAMean"},
+            "tta_pipeline": ["flip"],
+        }
+    )
+    _TTA_PREDICTIONS.clear()
+    runner = build_runner_with_tta(cfg)
+    assert any(isinstance(h, PrepareTTAHook) for h in runner.hooks)
+    runner.test()
+    assert type(runner.model).__name__ == "MeanTTA"
+    assert _TTA_PREDICTIONS == [0.0, 0.0, 0.0, 0.0]  # x and -x averaged
+    assert cfg.test_dataloader.dataset.pipeline == []  # the caller's config is untouched

@@ -57,6 +57,7 @@ def test_val_eta_uses_remaining_batches_and_resets_per_epoch(tmp_path):
 def test_throughput_meter_skips_first_batch_and_counts_samples(tmp_path):
     runner = FakeRunner(tmp_path, train_len=4, max_epochs=1)
     hook = IterTimerHook()
+    hook.before_run(runner)
     hook.before_train(runner)
     meter = runner.message_hub.get_info("throughput_meter")
     assert meter is hook.throughput

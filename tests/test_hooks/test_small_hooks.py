@@ -212,3 +212,16 @@ def test_profiler_rejects_more_times_than_training(tmp_path):
         ProfilerHook(by_epoch=False, profile_times=3).before_run(runner)
     with pytest.raises(ValueError, match="trace_type"):
         ProfilerHook(on_trace_ready={"type": "nope"}).before_run(runner)
+
+
+def test_npu_profiler_needs_torch_npu():
+    pytest.importorskip("torch")
+    try:
+        import torch_npu  # noqa: F401
+    except ImportError:
+        from piston.hooks import NPUProfilerHook
+
+        with pytest.raises(ImportError, match="torch-npu"):
+            NPUProfilerHook()
+    else:  # pragma: no cover - Ascend machines only
+        pytest.skip("torch_npu installed")

@@ -102,6 +102,13 @@ def test_init_log_written_to_file_handler(tmp_path):
     assert "The value is the same before and after" in text
 
 
+def test_init_log_goes_to_info_without_file_handler(capsys):
+    MMLogger.get_instance("init_log_console")
+    Leaf({"type": "Constant", "layer": "Linear", "val": 1}).init_weights()
+    out = capsys.readouterr().out
+    assert "INFO - \nfc.weight - torch.Size([2, 2]): \nConstantInit: val=1, bias=0" in out
+
+
 def test_repr_shows_init_cfg():
     assert "init_cfg={'type': 'Constant'" in repr(Leaf({"type": "Constant", "val": 1}))
     assert "init_cfg" not in repr(Leaf())

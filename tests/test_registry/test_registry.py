@@ -193,7 +193,10 @@ def test_scoped_get_routes_through_tree(tree):
     assert tree["det"].get("ResNet") is tree["DetResNet"]
     assert tree["cls"].get("tree_det.ResNet") is tree["DetResNet"]
     assert tree["cls"].get("tree_root.EMA") is tree["EMA"]
-    assert tree["root"].get("tree_det3d.VoxelNet") is tree["VoxelNet"]
+    assert tree["root"].get("tree_det.tree_det3d.VoxelNet") is tree["VoxelNet"]
+    assert tree["det"].get("tree_det3d.VoxelNet") is tree["VoxelNet"]
+    # A grandchild scope is not routed from the root (only own children and root's children).
+    assert tree["root"].get("tree_det3d.VoxelNet") is None
     # Scoped lookups in a child fall back to that child's parents.
     assert tree["root"].get("tree_det.EMA") is tree["EMA"]
     # Own scope given explicitly: no walk-up.

@@ -150,18 +150,40 @@ def test_deprecated_api_warning_renames_kwargs_and_positionals():
 
 
 def test_deprecated_function_warns_and_amends_doc():
-    @deprecated_function("0.1.0", "0.3.0", "use `other` instead")
-    def legacy(x):
-        """Do something.
+    @deprecated_function("0.2.0", "0.3.0", "toy instruction")
+    def deprecated_demo(arg1, arg2):
+        """This is a long summary. This is a long
+        summary.
 
-        More text.
+        Args:
+            arg1 (int): Long description with a line break. Long description
+                with a line break.
+            arg2 (int): short description.
         """
-        return x + 1
+        return arg1, arg2
 
-    with pytest.warns(DeprecationWarning, match="deprecated in version 0.1.0"):
-        assert legacy(1) == 2
-    assert ".. deprecated:: 0.1.0" in legacy.__doc__
-    assert legacy.__doc__.startswith("Do something.")
+    with pytest.warns(DeprecationWarning, match="deprecated in version 0.2.0"):
+        assert deprecated_demo(1, 2) == (1, 2)
+    expected = (
+        ".. deprecated:: 0.2.0\n"
+        "    Deprecated and will be removed in version 0.3.0.\n"
+        "    Please toy instruction.\n"
+        "\n\n"
+        "    This is a long summary. This is a long\n"
+        "    summary.\n"
+        "\n"
+        "    Args:\n"
+        "        arg1 (int): Long description with a line break. Long description\n"
+        "            with a line break.\n"
+        "        arg2 (int): short description.\n"
+    )
+    assert deprecated_demo.__doc__ == expected
+
+    @deprecated_function("0.2.0", "0.3.0", "toy instruction")
+    def short():
+        """Short summary."""
+
+    assert short.__doc__.endswith("Please toy instruction.\n\n\n    Short summary.")
 
 
 def test_check_prerequisites_decorators():

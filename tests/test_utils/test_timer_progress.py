@@ -61,6 +61,47 @@ def test_progress_bar_plain_format():
         bar.update(0)
 
 
+def _fake_elapsed(bar, seconds):
+    bar.timer._t_start -= seconds  # pretend `seconds` passed without sleeping
+
+
+def test_progress_bar_update_format():
+    out = StringIO()
+    bar = ProgressBar(bar_width=20, file=out)
+    _fake_elapsed(bar, 1.0)
+    out.seek(0)
+    out.truncate()
+    bar.update()
+    assert out.getvalue() == "completed: 1, elapsed: 1s, 1.0 tasks/s"
+
+    bar = ProgressBar(10, bar_width=20, file=out)
+    _fake_elapsed(bar, 1.0)
+    out.seek(0)
+    out.truncate()
+    bar.update()
+    assert out.getvalue() == f"\r[{'>' * 2 + ' ' * 18}] 1/10, 1.0 task/s, elapsed: 1s, ETA:     9s"
+
+
+@pytest.mark.parametrize(("columns", "length"), [("80", 66), ("30", 48), ("60", 60)])
+def test_progress_bar_adapts_to_terminal_width(monkeypatch, columns, length):
+    monkeypatch.setenv("COLUMNS", columns)
+    out = StringIO()
+    bar = ProgressBar(10, bar_width=20, file=out)
+    _fake_elapsed(bar, 1.0)
+    out.seek(0)
+    out.truncate()
+    bar.update()
+    assert len(out.getvalue()) == length
+
+
+def test_progress_bar_start_false_writes_nothing():
+    out = StringIO()
+    bar = ProgressBar(bar_width=5, start=False, file=out)
+    assert out.getvalue() == ""
+    bar.start()
+    assert out.getvalue() == "completed: 0, elapsed: 0s"
+
+
 def _square(x):
     return x * x
 
@@ -87,15 +128,35 @@ def test_track_parallel_progress_keeps_order():
     assert sorted(unordered) == results
 
 
-def _add(x, y):
+def _add(x, y=0):
     return x + y
 
 
 def test_track_progress_rich():
-    assert track_progress_rich(_add, (range(4), range(4))) == [0, 2, 4, 6]
-    assert track_progress_rich(_add, (range(3), [1, 1, 1]), nproc=2) == [1, 2, 3]
+    assert track_progress_rich(_square, range(4)) == [0, 1, 4, 9]
+    assert track_progress_rich(_add, [(1, 2), [3, 4], {"x": 5, "y": 6}]) == [3, 7, 11]
+    assert track_progress_rich(_add, list(zip(range(5), range(5))), nproc=2) == [0, 2, 4, 6, 8]
     assert track_progress_rich(lambda: 7, task_num=2) == [7, 7]
-    with pytest.raises(ValueError):
-        track_progress_rich(_add, (range(2), range(3)))
-    with pytest.raises(ValueError):
+    assert track_progress_rich(_square, (i for i in range(3)), task_num=3) == [0, 1, 4]
+    with pytest.raises(ValueError, match="task_num must be set"):
         track_progress_rich(_add)
+    with pytest.raises(ValueError, match="does not match"):
+        track_progress_rich(_square, [1, 2], task_num=3)
+    with pytest.raises(ValueError, match="nproc"):
+        track_progress_rich(_square, [1], nproc=0)
+    with pytest.raises(TypeError):
+        track_progress_rich(_square, 3)
+
+
+class _TTY(StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_draws_with_rich_on_a_terminal():
+    out = _TTY()
+    results = track_progress(_square, [1, 2, 3], file=out)
+    assert results == [1, 4, 9]
+    text = out.getvalue()
+    assert "3/3" in text
+    assert "elapsed:" not in text  # rich columns, not the plain format

@@ -120,8 +120,15 @@ class OptimWrapper(BaseOptimWrapper):
         loss = self.scale_loss(loss)
         self.backward(loss)
         if self.should_update():
-            self.step(**(step_kwargs or {}))
-            self.zero_grad(**(zero_kwargs or {}))
+            # Plain calls when there are no kwargs: this runs every iteration.
+            if step_kwargs:
+                self.step(**step_kwargs)
+            else:
+                self.step()
+            if zero_kwargs:
+                self.zero_grad(**zero_kwargs)
+            else:
+                self.zero_grad()
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
         """``loss.backward(**kwargs)`` and count the call."""

@@ -223,9 +223,10 @@ def test_state_dict_round_trip() -> None:
     other.load_state_dict(state)
     assert "base_param_settings" in state  # the input is not modified
     assert other.base_param_settings["lr"] == 0.5
-    assert other.optimizer.state_dict()["state"].keys() == wrapper.optimizer.state_dict()[
-        "state"
-    ].keys()
+    assert (
+        other.optimizer.state_dict()["state"].keys()
+        == wrapper.optimizer.state_dict()["state"].keys()
+    )
 
 
 def test_get_momentum_variants() -> None:

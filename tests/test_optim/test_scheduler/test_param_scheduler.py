@@ -322,3 +322,93 @@ def test_scheduler_accepts_wrapper_and_counts_wrapper_steps() -> None:
     assert wrapper._global_step == 1
     scheduler.step()
     assert wrapper.get_lr() == {"lr": [pytest.approx(0.05)]}
+
+
+ALL_SCHEDULERS = {
+    "StepParamScheduler": {"param_name": "weight_decay", "step_size": 2},
+    "MultiStepParamScheduler": {"param_name": "lr", "milestones": [1, 3]},
+    "ConstantParamScheduler": {"param_name": "lr", "end": 4},
+    "ExponentialParamScheduler": {"param_name": "lr", "gamma": 0.9},
+    "CosineAnnealingParamScheduler": {"param_name": "lr", "T_max": 4},
+    "LinearParamScheduler": {"param_name": "lr", "end": 5},
+    "PolyParamScheduler": {"param_name": "lr", "end": 7},
+    "OneCycleParamScheduler": {"param_name": "lr", "eta_max": 0.5, "total_steps": 10},
+    "CosineRestartParamScheduler": {
+        "param_name": "lr",
+        "periods": [3, 3],
+        "restart_weights": [1, 0.5],
+        "eta_min": 0.0,
+    },  # fmt: skip
+    "ReduceOnPlateauParamScheduler": {"param_name": "lr", "patience": 0},
+    "StepLR": {"step_size": 2},
+    "MultiStepLR": {"milestones": [2]},
+    "ConstantLR": {"end": 3},
+    "ExponentialLR": {"gamma": 0.5},
+    "CosineAnnealingLR": {"T_max": 3},
+    "LinearLR": {"end": 4},
+    "PolyLR": {"end": 6},
+    "OneCycleLR": {"eta_max": 0.3, "total_steps": 10, "three_phase": True},
+    "CosineRestartLR": {"periods": [2, 4], "restart_weights": [1, 1], "eta_min_ratio": 0.1},
+    "ReduceOnPlateauLR": {"patience": 0, "factor": 0.5},
+    "StepMomentum": {"step_size": 2},
+    "MultiStepMomentum": {"milestones": [2]},
+    "ConstantMomentum": {"end": 3},
+    "ExponentialMomentum": {"gamma": 0.9},
+    "CosineAnnealingMomentum": {"T_max": 3},
+    "LinearMomentum": {"end": 4},
+    "PolyMomentum": {"end": 6},
+    "CosineRestartMomentum": {"periods": [2, 4], "restart_weights": [1, 1], "eta_min": 0.1},
+    "ReduceOnPlateauMomentum": {"patience": 0},
+}
+
+
+def test_registry_and_table_cover_every_scheduler() -> None:
+    registered = {
+        name
+        for name, obj in PARAM_SCHEDULERS.module_dict.items()
+        if isinstance(obj, type) and issubclass(obj, _ParamScheduler)
+    }
+    assert registered == set(ALL_SCHEDULERS)
+
+
+def _drive(scheduler, optimizer, steps: range) -> list[list[float]]:
+    values = []
+    for i in steps:
+        optimizer.step()
+        if getattr(scheduler, "need_val_args", False):
+            scheduler.step()
+            scheduler.step({"loss": float(i % 3)})
+        else:
+            scheduler.step()
+        values.append(list(scheduler.get_last_value()))
+    return values
+
+
+@pytest.mark.parametrize("name", list(ALL_SCHEDULERS))
+def test_build_and_weights_only_state_dict_round_trip(name: str, tmp_path) -> None:
+    def build():
+        model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+        optimizer = torch.optim.SGD(
+            [{"params": model[0].parameters()}, {"params": model[1].parameters(), "lr": 0.2}],
+            lr=0.1,
+            momentum=0.9,
+            weight_decay=0.01,
+        )
+        wrapper = OptimWrapper(optimizer)
+        cfg = {"type": name, **ALL_SCHEDULERS[name]}
+        return wrapper, PARAM_SCHEDULERS.build(cfg, default_args={"optimizer": wrapper})
+
+    wrapper, scheduler = build()
+    assert type(scheduler).__name__ == name
+    expected = _drive(scheduler, wrapper, range(8))
+
+    wrapper, scheduler = build()
+    _drive(scheduler, wrapper, range(3))
+    path = tmp_path / "state.pth"
+    torch.save({"scheduler": scheduler.state_dict(), "optim": wrapper.state_dict()}, path)
+    state = torch.load(path, weights_only=True)
+
+    resumed_wrapper, resumed = build()
+    resumed_wrapper.load_state_dict(state["optim"])
+    resumed.load_state_dict(state["scheduler"])
+    assert _drive(resumed, resumed_wrapper, range(3, 8)) == expected[3:]
