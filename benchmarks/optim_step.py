@@ -30,9 +30,12 @@ from piston.optim import OptimWrapper
 def _model(width: int, device: str) -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+        nn.Linear(width, width),
+        nn.ReLU(),
+        nn.Linear(width, width),
+        nn.ReLU(),
         nn.Linear(width, 10),
-    ).to(device)  # fmt: skip
+    ).to(device)
 
 
 def _sync(device: str) -> None:
@@ -108,8 +111,10 @@ def main() -> None:
     ]
     _round(hand_written, piston_step, batches[:20], device)  # warm-up both paths
 
-    print(f"device={device} threads={args.threads} width={args.width} bs={args.batch_size} "
-          f"steps/round={args.steps} clip_grad={bool(clip)}")  # fmt: skip
+    print(
+        f"device={device} threads={args.threads} width={args.width} bs={args.batch_size} "
+        f"steps/round={args.steps} clip_grad={bool(clip)}"
+    )
     print(f"{'round':>5} {'hand us/step':>13} {'piston us/step':>15} {'ratio':>7}")
     ratios = []
     for round_idx in range(args.rounds):

@@ -119,7 +119,7 @@ def merge_a_into_b(a: dict, b: Any, allow_list_keys: bool = False, _path: str = 
     ``allow_list_keys``, digit keys index into lists of the base.
     """
     b = b.copy()
-    for key, value in a.items():
+    for key, value in dict.items(a):
         if key == DELETE_KEY:
             continue
         key_path = f"{_path}.{key}" if _path else str(key)
@@ -216,10 +216,23 @@ def resolve_base_path(base: str, filename: str) -> tuple[str, str | None]:
     return path, None
 
 
-def _add_scope(cfg: ConfigDict, scope: str) -> ConfigDict:
-    for value in dict.values(cfg):
-        if isinstance(value, dict) and "type" in value and "_scope_" not in value:
-            value["_scope_"] = scope
+def _add_scope(cfg: Any, scope: str, has_scope: bool = True) -> Any:
+    """Give the outermost dicts with a ``type`` (on every path, lists included) ``_scope_``.
+
+    Used on a base config from another package (``pkg::path``) so that its components are built
+    from that package's registries: ``model``, ``train_dataloader.dataset``, each entry of
+    ``param_scheduler``... An existing ``_scope_`` is kept.
+    """
+    if isinstance(cfg, dict):
+        if has_scope and "type" in cfg:
+            has_scope = False
+            if dict.get(cfg, "_scope_") is None:
+                cfg["_scope_"] = scope
+        for value in dict.values(cfg):
+            _add_scope(value, scope, has_scope)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            _add_scope(value, scope, has_scope)
     return cfg
 
 

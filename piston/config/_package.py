@@ -29,6 +29,14 @@ PKG2PROJECT = {
 }
 
 
+class UnknownPackageError(ModuleNotFoundError, ValueError):
+    """``pkg::path`` names a package that is not a known OpenMMLab scope.
+
+    A ``ModuleNotFoundError`` (the spec: the package must be known and installed) that is also a
+    ``ValueError`` (the value of ``_base_`` is wrong).
+    """
+
+
 def _from_model_index(mim_dir: str, rel: str) -> str | None:
     index = osp.join(mim_dir, "model-index.yml")
     if not osp.isfile(index):
@@ -51,9 +59,10 @@ def resolve_package_base(spec: str, filename: str) -> str:
     """Path of the config ``pkg::rel/path.py`` requested by ``filename``."""
     package, rel = spec.split("::", 1)
     if package not in PKG2PROJECT:
-        raise ValueError(
+        raise UnknownPackageError(
             f"{spec!r} in {filename}: {package!r} is not a known package scope; "
-            f"known: {sorted(PKG2PROJECT)}"
+            f"known: {sorted(PKG2PROJECT)}",
+            name=package,
         )
     module_spec = importlib.util.find_spec(package)
     if module_spec is None or module_spec.origin is None:

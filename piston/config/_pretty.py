@@ -87,31 +87,32 @@ def _flat(value: Any) -> str:
 def _has_sequence(value: Any) -> bool:
     """Whether ``value`` is or holds a non-empty list/tuple (those always take one line per item)."""
     value = _normalize(value)
-    if type(value) in (list, tuple) or isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)):
         return bool(value)
     if isinstance(value, dict):
         return any(_has_sequence(v) for v in dict.values(value))
     return False
 
 
-def _format(value: Any, indent: int, used: int, width: int) -> str:
+def _format(value: Any, indent: int, used: int, width: int, tail: int = 0) -> str:
     """Plain formatter: ``value`` starts at column ``used`` on a line indented by ``indent``.
 
     Non-empty lists/tuples always take one item per line; dicts stay on one line when they fit in
-    ``width`` and hold no such sequence. Split containers end with a trailing comma.
+    ``width`` (with ``tail`` more characters after it) and hold no such sequence. Split
+    containers end with a trailing comma.
     """
     value = _normalize(value)
     flat = _flat(value)
     spec = _items(value)
     if spec is None or not spec[2]:
         return flat
-    if not isinstance(value, (list, tuple)) and not _has_sequence(value):
-        if used + len(flat) <= width:
-            return flat
+    fits = used + len(flat) + tail <= width
+    if fits and not isinstance(value, (list, tuple)) and not _has_sequence(value):
+        return flat
     start, end, items = spec
     pad = " " * (indent + INDENT)
     lines = [
-        pad + prefix + _format(item, indent + INDENT, indent + INDENT + len(prefix), width) + ","
+        pad + prefix + _format(item, indent + INDENT, indent + INDENT + len(prefix), width, 1) + ","
         for prefix, item in items
     ]
     return start + "\n" + "\n".join(lines) + "\n" + " " * indent + end

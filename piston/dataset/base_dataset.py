@@ -289,8 +289,12 @@ class BaseDataset(Dataset):
     @force_full_init
     def get_data_info(self, idx: int) -> dict:
         """Copy of the annotation of sample ``idx``, with ``sample_idx`` added."""
+        # the stored items, not ``len(self)``: subclasses may override ``__len__``
+        length = len(self.data_address) if self.serialize_data else len(self.data_list)
+        if not -length <= idx < length:
+            raise IndexError(f"index {idx} is out of range for a dataset of length {length}")
         if idx < 0:
-            idx = len(self) + idx
+            idx = length + idx
         if self.serialize_data:
             start = 0 if idx == 0 else int(self.data_address[idx - 1])
             end = int(self.data_address[idx])
@@ -355,7 +359,8 @@ class BaseDataset(Dataset):
         if self.serialize_data:
             sub_dataset.data_bytes, sub_dataset.data_address = self._get_serialized_subset(indices)
         else:
-            sub_dataset.data_list = self._get_unserialized_subset(indices)
+            # the subset owns its items: editing them must not change this dataset
+            sub_dataset.data_list = copy.deepcopy(self._get_unserialized_subset(indices))
         return sub_dataset
 
     def _check_indices(self, indices: Any, length: int) -> list[int] | slice:

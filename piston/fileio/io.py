@@ -144,7 +144,7 @@ def get_local_path(
     filepath: str | Path, backend_args: dict | None = None
 ) -> Generator[str | Path, None, None]:
     """Yield a local path for ``filepath`` (a temporary copy for remote files)."""
-    with _backend(filepath, backend_args).get_local_path(str(filepath)) as local_path:
+    with _backend(filepath, backend_args).get_local_path(filepath) as local_path:
         yield local_path
 
 

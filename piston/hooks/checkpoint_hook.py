@@ -321,9 +321,11 @@ class CheckpointHook(Hook):
             **self.args,
         )
         if is_main_process():
-            # Written after the checkpoint is complete, so it never names a partial file.
-            with open(osp.join(runner.work_dir, "last_checkpoint"), "w") as f:
-                f.write(self.last_ckpt)
+            from piston.runner.checkpoint import write_text_atomic
+
+            # Written (atomically) after the checkpoint is complete, so it always names a
+            # whole file.
+            write_text_atomic(self.last_ckpt, osp.join(runner.work_dir, "last_checkpoint"))
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         if self.by_epoch:

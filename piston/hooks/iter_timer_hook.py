@@ -96,6 +96,7 @@ class IterTimerHook(Hook):
         self._eval_time_total = 0.0
         self._data_time = 0.0
         self._samples = 0
+        self._skip_throughput = True  # the next train iteration is not representative
         self.throughput = ThroughputMeter()
 
     def before_run(self, runner) -> None:
@@ -111,9 +112,14 @@ class IterTimerHook(Hook):
 
     def _before_epoch(self, runner, mode: str = "train") -> None:
         self._t = time.perf_counter()
+        # The first batch of an epoch includes starting the DataLoader workers.
+        self._skip_throughput = True
 
     def _after_epoch(self, runner, mode: str = "train") -> None:
         self._eval_time_total = 0.0
+        # After a validation inside training, the next train iteration's "data time" also
+        # holds the end-of-validation work (metrics, checkpoints): keep it out of the meter.
+        self._skip_throughput = True
 
     def _before_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train"
@@ -140,8 +146,9 @@ class IterTimerHook(Hook):
             self._train_time_total += iter_time
             done = runner.iter - self._start_iter + 1
             eta = self._train_time_total / done * (runner.max_iters - runner.iter - 1)
-            # The first batch of an epoch includes starting the DataLoader workers.
-            if batch_idx > 0:
+            if self._skip_throughput:
+                self._skip_throughput = False
+            else:
                 self.throughput.add(self._samples, iter_time, self._data_time)
         else:
             self._eval_time_total += iter_time

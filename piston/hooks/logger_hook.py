@@ -136,13 +136,13 @@ class LoggerHook(Hook):
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, outputs: dict | None = None
     ) -> None:
         """Log ``Exp name`` and, every ``interval`` iterations, the train line and scalars."""
-        dataloader = runner.train_dataloader
-        end_of_epoch = self.end_of_epoch(dataloader, batch_idx)
+        length = _len_or_none(runner.train_dataloader)  # None for iterable datasets
+        end_of_epoch = length is not None and batch_idx + 1 == length
         if end_of_epoch or self.every_n_train_iters(runner, self.interval_exp_name):
             runner.logger.info(f"Exp name: {runner.experiment_name}")
         if not (
             self.every_n_inner_iters(batch_idx, self.interval)
-            or (end_of_epoch and (not self.ignore_last or len(dataloader) <= self.interval))
+            or (end_of_epoch and (not self.ignore_last or length <= self.interval))
         ):
             return
         tag, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, "train")
@@ -233,6 +233,13 @@ class LoggerHook(Hook):
         from piston.fileio import get_file_backend
 
         return get_file_backend(self._out_dir_cfg, backend_args=self.backend_args)
+
+
+def _len_or_none(dataloader) -> int | None:
+    try:
+        return len(dataloader)
+    except TypeError:
+        return None
 
 
 def _train_loop_built(runner) -> bool:

@@ -196,12 +196,21 @@ class HistoryBuffer:
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
+        # Plain lists and strings only, so that a checkpoint holding buffers loads with
+        # ``torch.load(weights_only=True)`` once ``HistoryBuffer`` is allowlisted (DESIGN.md §4).
+        # Custom statistics travel as ``(module, qualname)`` references, as pickle itself would
+        # store a function.
         self._flush()
+        custom = {
+            name: (method.__module__, method.__qualname__)
+            for name, method in self._statistics_methods.items()
+            if name not in _BUILTIN_STATISTICS
+        }
         return {
             "max_length": self.max_length,
-            "_log_history": self._values,
-            "_count_history": self._counts,
-            "_statistics_methods": dict(self._statistics_methods),
+            "_log_history": self._values.tolist(),
+            "_count_history": self._counts.tolist(),
+            "_statistics_methods": custom,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -210,7 +219,10 @@ class HistoryBuffer:
         self._counts = np.asarray(state.get("_count_history", []), dtype=np.float64)
         self._pending, self._pending_counts = [], []
         for name, method in state.get("_statistics_methods", {}).items():
-            type(self)._statistics_methods.setdefault(name, method)
+            if name not in self._statistics_methods:
+                method = method if callable(method) else _resolve_function(method)
+                if method is not None:
+                    type(self)._statistics_methods[name] = method
 
     def __repr__(self) -> str:
         return f"HistoryBuffer(len={len(self)}, max_length={self.max_length})"
@@ -242,6 +254,21 @@ class HistoryBuffer:
         return values[-1]
 
 
+def _resolve_function(reference: Any) -> Callable | None:
+    """The function ``(module, qualname)`` names, if its module is already imported.
+
+    Nothing is imported: unpickling a checkpoint must not run code (``weights_only``).
+    """
+    try:
+        module_name, qualname = reference
+        target: Any = sys.modules[module_name]
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+    return target if callable(target) else None
+
+
 def _window(window_size: int | None, length: int) -> int:
     if window_size is None:
         return length
@@ -252,6 +279,7 @@ def _window(window_size: int | None, length: int) -> int:
     return window_size
 
 
-for _name in ("mean", "max", "min", "current"):
+_BUILTIN_STATISTICS = ("mean", "max", "min", "current")
+for _name in _BUILTIN_STATISTICS:
     HistoryBuffer._statistics_methods[_name] = getattr(HistoryBuffer, _name)
 del _name

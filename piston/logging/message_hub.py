@@ -2,10 +2,10 @@
 
 Design note: ``update_scalar`` is on the per-iteration path, so a tensor value is handed to its
 ``HistoryBuffer`` untouched (queued, converted on the first read; see ``history_buffer``). Only
-its element count is checked, which needs no device synchronisation. ``state_dict`` returns plain
-containers (lists, numbers, dicts) so that checkpoints load with ``torch.load(weights_only=True)``
-(DESIGN.md §4); ``load_state_dict`` accepts that form as well as MMEngine's pickled
-``HistoryBuffer`` objects.
+its element count is checked, which needs no device synchronisation. ``state_dict`` returns deep
+copies of the buffers, as the spec says; a ``HistoryBuffer`` pickles as plain lists, so
+checkpoints load with ``torch.load(weights_only=True)`` once it is allowlisted (DESIGN.md §4).
+``load_state_dict`` also accepts the plain per-scalar dicts older piston checkpoints stored.
 """
 
 from __future__ import annotations
@@ -27,15 +27,6 @@ def _warn(msg: str) -> None:
     from piston.logging.logger import print_log
 
     print_log(msg, logger="current", level=logging.WARNING)
-
-
-def _buffer_to_plain(buffer: HistoryBuffer) -> dict[str, Any]:
-    values, counts = buffer.data
-    return {
-        "log_history": values.tolist(),
-        "count_history": counts.tolist(),
-        "max_length": int(buffer.max_length),
-    }
 
 
 def _buffer_from_plain(state: dict[str, Any]) -> HistoryBuffer:
@@ -162,8 +153,8 @@ class MessageHub(ManagerMixin):
                     f"shape {value.shape}."
                 )
             return value.item()
-        if not isinstance(value, (int, float)):
-            raise TypeError(
+        if not isinstance(value, (int, float)):  # the spec promises AssertionError
+            raise AssertionError(
                 f"The scalar {key!r} must be a number or a one-element tensor/array, but got "
                 f"{type(value)}: {value!r}."
             )
@@ -221,15 +212,16 @@ class MessageHub(ManagerMixin):
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Resumable keys as plain containers (safe for ``torch.load(weights_only=True)``).
+        """The resumable keys: ``{'log_scalars', 'runtime_info', 'resumed_keys'}``.
 
-        Scalars become ``{'log_history': [...], 'count_history': [...], 'max_length': n}``;
-        numpy scalars in runtime info become Python numbers.
+        Scalars are deep copies of their ``HistoryBuffer`` (which pickle as plain lists, so a
+        checkpoint loads with ``torch.load(weights_only=True)`` once ``HistoryBuffer`` is
+        allowlisted); runtime info is deep-copied with numpy scalars turned into Python numbers.
         """
         scalars: OrderedDict[str, Any] = OrderedDict()
         for key, buffer in self._log_scalars.items():
             if self._resumed_keys.get(key, False):
-                scalars[key] = _buffer_to_plain(buffer)
+                scalars[key] = copy.deepcopy(buffer)
         info: OrderedDict[str, Any] = OrderedDict()
         for key, value in self._runtime_info.items():
             if not self._resumed_keys.get(key, False):
@@ -246,7 +238,8 @@ class MessageHub(ManagerMixin):
         }
 
     def load_state_dict(self, state_dict: dict | MessageHub) -> None:
-        """Restore from ``state_dict()`` output, an MMEngine message-hub dict, or a MessageHub."""
+        """Restore from ``state_dict()`` output (also the plain form of older piston checkpoints,
+        ``{'log_history': [...], 'count_history': [...]}`` per scalar) or a MessageHub."""
         if isinstance(state_dict, MessageHub):
             self._log_scalars = copy.deepcopy(state_dict._log_scalars)
             self._runtime_info = copy.deepcopy(state_dict._runtime_info)

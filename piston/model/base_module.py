@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from abc import ABCMeta
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -30,8 +31,11 @@ def _is_pretrained(cfg: dict) -> bool:
     return kind == "Pretrained" or kind is PretrainedInit
 
 
-class BaseModule(nn.Module):
+class BaseModule(nn.Module, metaclass=ABCMeta):
     """Base class of piston modules: adds ``init_cfg`` and ``init_weights``.
+
+    The metaclass is ``ABCMeta`` so that abstract methods of subclasses (``BaseModel.forward``,
+    ``BaseTTAModel.merge_preds``) are enforced when a subclass is instantiated.
 
     Args:
         init_cfg: Initializer config (or list of them), e.g.

@@ -37,6 +37,7 @@ __all__ = [
     "initialize",
     "kaiming_init",
     "normal_init",
+    "trunc_normal_",
     "trunc_normal_init",
     "uniform_init",
     "update_init_info",
@@ -82,6 +83,16 @@ def normal_init(module: nn.Module, mean: float = 0, std: float = 1, bias: float 
     _init_bias(module, bias)
 
 
+def trunc_normal_(
+    tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+) -> torch.Tensor:
+    """Fill ``tensor`` in place from ``N(mean, std^2)`` truncated to ``[a, b]``; return it.
+
+    Downstream backbones (ViT/Swin style) import it from ``piston.model.weight_init``.
+    """
+    return nn.init.trunc_normal_(tensor, mean, std, a, b)
+
+
 def trunc_normal_init(
     module: nn.Module,
     mean: float = 0,
@@ -92,7 +103,7 @@ def trunc_normal_init(
 ) -> None:
     """Draw ``module.weight`` from ``N(mean, std^2)`` truncated to ``[a, b]``."""
     if _has(module, "weight"):
-        nn.init.trunc_normal_(module.weight, mean, std, a, b)
+        trunc_normal_(module.weight, mean, std, a, b)
     _init_bias(module, bias)
 
 

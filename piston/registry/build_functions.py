@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -112,11 +113,14 @@ def _reraise_with_context(exc: Exception, obj_cls: Any) -> None:
     get the context as a note instead.
     """
     kind = "class" if inspect.isclass(obj_cls) else "function"
-    message = f"{kind} `{getattr(obj_cls, '__name__', obj_cls)}` in {_where(obj_cls)}: {exc}"
-    try:
-        new_exc = type(exc)(message)
-    except Exception:
-        new_exc = None
+    detail = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+    message = f"{kind} `{getattr(obj_cls, '__name__', obj_cls)}` in {_where(obj_cls)}: {detail}"
+    new_exc = None
+    if len(exc.args) <= 1:  # e.g. OSError(errno, strerror, filename) keeps its fields
+        try:
+            new_exc = type(exc)(message)
+        except Exception:
+            new_exc = None
     if new_exc is None or new_exc.args != (message,):
         exc.add_note(message)
         raise exc
@@ -239,11 +243,20 @@ def build_scheduler_from_cfg(
         return build_from_cfg(args, registry)
 
 
+def _torch_at_least(major: int, minor: int) -> bool:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    from piston.utils.version_utils import digit_version
+
+    return digit_version(torch.__version__)[:2] >= (major, minor)
+
+
 def build_optimizer_from_cfg(
     cfg: Mapping, registry: Registry, default_args: Mapping | None = None
 ) -> Any:
     """Same as :func:`build_from_cfg`, with a note on torch's ``Adafactor`` name."""
-    if isinstance(cfg, Mapping) and cfg.get("type") == "Adafactor":
+    if isinstance(cfg, Mapping) and cfg.get("type") == "Adafactor" and _torch_at_least(2, 5):
         log(
             "`type='Adafactor'` refers to the transformers implementation when installed; "
             "torch's own is registered as `TorchAdafactor`.",

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from piston.logging import HistoryBuffer
+
 from .checkpoint import (
     _load_checkpoint,
     _load_checkpoint_to_model,
@@ -58,6 +60,9 @@ def to_plain(value: Any) -> Any:
         return tuple(to_plain(v) for v in value)
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, HistoryBuffer):  # MessageHub.state_dict holds buffer copies
+        values, counts = value.data
+        return {"log_history": values.tolist(), "count_history": counts.tolist()}
     return value
 
 

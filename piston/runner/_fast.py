@@ -42,6 +42,9 @@ def apply_fast_model(runner: Any) -> None:
     runner.model.to(memory_format=torch.channels_last)
     loop = runner.train_loop
     loop.dataloader = _PrefetchingLoader(loop.dataloader)
+    infinite = getattr(loop, "dataloader_iterator", None)
+    if infinite is not None:  # IterBasedTrainLoop iterates through its own wrapper
+        infinite._dataloader = loop.dataloader
     runner.logger.info("fast: channels_last model and batches prefetched to the device.")
 
 

@@ -91,6 +91,11 @@ class LogProcessor:
                 raise AssertionError(
                     f"Each custom_cfg entry must be a dict with a 'data_src' key, got {cfg!r}."
                 )
+            if "method_name" not in cfg:
+                raise AssertionError(
+                    f"custom_cfg entry {cfg!r} has no 'method_name'; use one of the "
+                    "HistoryBuffer statistics, e.g. 'mean', 'max', 'min' or 'current'."
+                )
             name = cfg.get("log_name", cfg["data_src"])
             if name in names:
                 raise AssertionError(

@@ -93,15 +93,18 @@ class BaseDataElement:
                     f"Cannot set {name} to be a field of metainfo because {name} is already "
                     "a data field"
                 )
-            self._metainfo_fields.add(name)
+            fields = self._metainfo_fields
         else:
             if name in self._metainfo_fields:
                 raise AttributeError(
                     f"Cannot set {name} to be a field of data because {name} is already a "
                     "metainfo field"
                 )
-            self._data_fields.add(name)
+            fields = self._data_fields
+        # register the name only once the value is stored: a property setter that rejects the
+        # value (``set_field(v, '_x', dtype=...)``) must not leave a field without a value
         object.__setattr__(self, name, value)
+        fields.add(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _PRIVATE_SETS:
@@ -135,6 +138,10 @@ class BaseDataElement:
         name = args[0]
         for fields in (self._metainfo_fields, self._data_fields):
             if name in fields:
+                if name not in self.__dict__:  # property-backed field: go through its deleter
+                    value = getattr(self, name)
+                    delattr(self, name)
+                    return value
                 fields.remove(name)
                 return self.__dict__.pop(name)
         if len(args) == 2:

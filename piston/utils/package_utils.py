@@ -5,28 +5,39 @@ from __future__ import annotations
 import importlib.util
 import os.path as osp
 import sys
+from importlib import metadata
 
-__all__ = ["call_command", "get_installed_path", "install_package", "is_installed"]
+__all__ = [
+    "PackageNotInstalledError",
+    "call_command",
+    "get_installed_path",
+    "install_package",
+    "is_installed",
+]
+
+
+class PackageNotInstalledError(metadata.PackageNotFoundError, RuntimeError):
+    """Raised by :func:`get_installed_path`; catchable as ``RuntimeError`` or ``ImportError``."""
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} is not installed; install it with `pip install {self.args[0]}`"
 
 
 def is_installed(package: str) -> bool:
     """Whether ``package`` (a distribution or module name) is installed."""
-    from importlib import metadata
-
     try:
         metadata.distribution(package)
         return True
     except metadata.PackageNotFoundError:
         pass
     try:
-        return importlib.util.find_spec(package) is not None
+        spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):
         return False
+    return spec is not None and spec.origin is not None  # namespace packages do not count
 
 
 def _top_level_of(package: str) -> str | None:
-    from importlib import metadata
-
     try:
         dist = metadata.distribution(package)
     except metadata.PackageNotFoundError:
@@ -41,7 +52,8 @@ def get_installed_path(package: str) -> str:
     """Folder where ``package`` is installed (e.g. ``.../site-packages/torch``).
 
     Raises:
-        RuntimeError: If the package is not installed.
+        PackageNotInstalledError: If the package is not installed (a ``RuntimeError`` and an
+            ``importlib.metadata.PackageNotFoundError``).
     """
     candidates = [package]
     top_level = _top_level_of(package)
@@ -58,7 +70,7 @@ def get_installed_path(package: str) -> str:
             return next(iter(spec.submodule_search_locations))
         if spec.origin:
             return osp.dirname(spec.origin)
-    raise RuntimeError(f"{package} is not installed")
+    raise PackageNotInstalledError(package)
 
 
 def call_command(cmd: list[str]) -> None:

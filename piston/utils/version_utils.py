@@ -9,9 +9,9 @@ __all__ = ["digit_version", "get_git_hash"]
 
 _VERSION_RE = re.compile(
     r"^\s*v?(?P<release>\d+(?:\.\d+)*)"
-    r"(?:[-_.]?(?P<pre_l>a|alpha|b|beta|rc|c|pre|preview)[-_.]?(?P<pre_n>\d*))?"
+    r"(?:[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|rc|c)[-_.]?(?P<pre_n>\d*))?"
     r"(?:(?:-(?P<post_n1>\d+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>\d*)))?"
-    r"(?:[-_.]?dev[-_.]?\d*)?"
+    r"(?:[-_.]?(?P<dev_l>dev)[-_.]?\d*)?"
     r"(?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?\s*$",
     re.IGNORECASE,
 )
@@ -21,9 +21,13 @@ _PRE_RANK = {"a": -3, "alpha": -3, "b": -2, "beta": -2, "rc": -1, "c": -1, "pre"
 def digit_version(version_str: str, length: int = 4) -> tuple[int, ...]:
     """Turn a PEP 440 version string into a comparable tuple of ints.
 
-    The release is padded to ``length`` entries, followed by two entries: ``(-3|-2|-1, n)`` for
-    an alpha/beta/rc pre-release, ``(1, n)`` for a post-release, ``(0, 0)`` for a final release.
-    So ``digit_version('1.10.0rc1') < digit_version('1.10.0')``.
+    The release is cut or padded to ``length`` entries, followed by two entries:
+    ``(-3|-2|-1, n)`` for an alpha/beta/rc pre-release, ``(-4, 0)`` for a dev release,
+    ``(1, n)`` for a post-release and ``(0, 0)`` for a final release. So
+    ``'1.0.0dev' < '1.0.0a' < '1.0.0rc1' < '1.0.0' < '1.0.0post1'``.
+
+    Raises:
+        AssertionError: If ``version_str`` is not a valid version.
 
     Example:
         >>> digit_version('2.1.0rc1')
@@ -31,13 +35,13 @@ def digit_version(version_str: str, length: int = 4) -> tuple[int, ...]:
     """
     match = _VERSION_RE.match(version_str)
     if match is None:
-        raise ValueError(f"failed to parse version {version_str!r}")
-    release = [int(part) for part in match.group("release").split(".")]
-    if len(release) > length:
-        raise AssertionError(f"version {version_str!r} is longer than the expected length {length}")
+        raise AssertionError(f"failed to parse version {version_str!r}")
+    release = [int(part) for part in match.group("release").split(".")][:length]
     release += [0] * (length - len(release))
     if match.group("pre_l"):
         tail = [_PRE_RANK[match.group("pre_l").lower()], int(match.group("pre_n") or 0)]
+    elif match.group("dev_l"):
+        tail = [-4, 0]
     elif match.group("post_l") or match.group("post_n1"):
         tail = [1, int(match.group("post_n1") or match.group("post_n2") or 0)]
     else:

@@ -33,6 +33,15 @@ def _requires_save_dir(backend_cls: Any) -> bool:
     return param is not None and param.default is inspect.Parameter.empty
 
 
+def _backend_class(backend_type: Any, scope: str | None) -> Any:
+    """The class a backend config names, looked up like ``VISBACKENDS.build`` does: in the
+    registry of the default scope (a downstream child registry) and then its parents."""
+    if not isinstance(backend_type, str):
+        return backend_type
+    with VISBACKENDS.switch_scope_and_registry(scope) as registry:
+        return registry.get(backend_type)
+
+
 @VISUALIZERS.register_module()
 class Visualizer(ManagerMixin):
     """Forward configs, scalars and images to visualization backends.
@@ -88,9 +97,7 @@ class Visualizer(ManagerMixin):
                 if save_dir is not None:
                     cfg.setdefault("save_dir", save_dir)
                 backend_type = cfg.get("type")
-                backend_cls = (
-                    VISBACKENDS.get(backend_type) if isinstance(backend_type, str) else backend_type
-                )
+                backend_cls = _backend_class(backend_type, cfg.get("_scope_"))
                 if cfg.get("save_dir") is None and _requires_save_dir(backend_cls):
                     warnings.warn(
                         f"Failed to add {backend_type}, since save_dir is None but it needs one. "

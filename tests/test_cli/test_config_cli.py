@@ -47,7 +47,10 @@ def test_config_print_applies_cfg_options(config_file: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "depth=101" in out
     assert "type='Pad'" in out
-    assert "extra = [1, (2, 3)]" in out
+    assert "extra = [\n    1,\n" in out  # lists: one item per line
+    namespace: dict = {}
+    exec(out, namespace)
+    assert namespace["extra"] == [1, (2, 3)]
     assert "flag = False" in out
 
 

@@ -82,9 +82,7 @@ def test_classes_and_functions_dump_as_import_paths(tmp_path) -> None:
 
 def test_long_values_are_split_one_item_per_line_without_yapf(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "yapf", None)  # make `import yapf` fail
-    cfg = Config(
-        {"items": [f"item_number_{i}" for i in range(20)], "short": [1, 2], "d": {"a": 1}}
-    )
+    cfg = Config({"items": [f"item_number_{i}" for i in range(20)], "short": [1, 2], "d": {"a": 1}})
     text = cfg.pretty_text
     lines = text.splitlines()
     assert "d = dict(a=1)" in lines

@@ -101,3 +101,20 @@ def test_worker_init_fn_silences_warnings_except_worker_zero() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.warn("hidden", UserWarning)
         assert not caught
+
+
+def test_collate_nested_mappings_bytes_and_sequence_fallback() -> None:
+    batch = [
+        {"meta": {"ids": [i, i + 1], "raw": b"x", "arr": np.full(2, i)}, "r": range(2)}
+        for i in range(2)
+    ]
+    pseudo = pseudo_collate(batch)
+    assert pseudo["meta"]["raw"] == [b"x", b"x"]
+    assert pseudo["meta"]["ids"] == [(0, 1), (1, 2)]  # columns of the transposed lists
+    assert [a.tolist() for a in pseudo["meta"]["arr"]] == [[0, 0], [1, 1]]
+    assert pseudo["r"] == [(0, 0), (1, 1)]  # range() cannot be rebuilt: plain list
+    stacked = default_collate(batch)
+    assert stacked["meta"]["raw"] == [b"x", b"x"]
+    assert [t.tolist() for t in stacked["meta"]["ids"]] == [[0, 1], [1, 2]]
+    assert stacked["meta"]["arr"].tolist() == [[0, 0], [1, 1]]
+    assert [t.tolist() for t in stacked["r"]] == [[0, 0], [1, 1]]

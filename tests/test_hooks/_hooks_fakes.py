@@ -31,7 +31,11 @@ class FakeLoop:
 
     @property
     def max_iters(self) -> int:
-        return self._max_epochs * len(self.dataloader)
+        return getattr(self, "_max_iters", None) or self._max_epochs * len(self.dataloader)
+
+    @max_iters.setter
+    def max_iters(self, value: int) -> None:
+        self._max_iters = value
 
 
 class RecordingVisualizer:

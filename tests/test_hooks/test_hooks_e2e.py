@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import itertools
 import json
 import os
 import os.path as osp
@@ -64,8 +65,13 @@ def _data(n=40, batch_size=4, shuffle=True):
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
 
 
+_RUN_IDS = itertools.count()
+
+
 def _runner(work_dir, *, metric=None, max_epochs=3, train_cfg=None, shuffle=True, **kwargs):
     torch.manual_seed(0)
+    # runners built within the same second would otherwise share the timestamped name
+    kwargs.setdefault("experiment_name", f"e2e_{next(_RUN_IDS)}")
     return Runner(
         model=TinyNet(),
         work_dir=str(work_dir),

@@ -99,3 +99,26 @@ def test_meter_window_is_a_delta():
 )
 def test_batch_size_of_common_collates(batch, expected):
     assert batch_size_of(batch) == expected
+
+
+def test_throughput_skips_the_iteration_after_validation(tmp_path):
+    runner = FakeRunner(tmp_path, train_len=10, max_epochs=1)
+    hook = IterTimerHook()
+    hook.before_run(runner)
+    hook.before_train(runner)
+    hook.before_train_epoch(runner)
+
+    def train_iter(idx):
+        hook.before_train_iter(runner, batch_idx=idx, data_batch=torch.zeros(4, 1))
+        hook.after_train_iter(runner, batch_idx=idx)
+        runner._train_loop._iter += 1
+
+    train_iter(0)  # skipped: first of the epoch
+    train_iter(1)
+    hook.before_val_epoch(runner)
+    hook.before_val_iter(runner, batch_idx=0)
+    hook.after_val_iter(runner, batch_idx=0)
+    hook.after_val_epoch(runner)
+    train_iter(2)  # skipped: right after validation
+    train_iter(3)
+    assert hook.throughput.window()[::3] == (8, 2)

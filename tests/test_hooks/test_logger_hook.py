@@ -196,3 +196,23 @@ def test_after_run_on_fsspec_memory_backend(tmp_path):
     fs = fsspec.filesystem("memory")
     assert "remote text" in fs.cat("memory://logs/exp2/20260101_000000.log").decode()
     assert osp.exists(runner.log_file)  # keep_local defaults to True
+
+
+def test_iterable_train_loader_without_len(tmp_path):
+    from piston.runner.log_processor import LogProcessor
+
+    class Stream:
+        def __iter__(self):
+            return iter(range(6))
+
+    runner = FakeRunner(tmp_path, log_processor=LogProcessor(by_epoch=False))
+    runner._train_loop.dataloader = Stream()
+    runner._train_loop.max_iters = 6
+    runner.hooks = [RuntimeInfoHook(), LoggerHook(interval=3)]
+    runner.call_hook("before_run")
+    for idx in range(6):
+        runner._train_loop._iter = idx
+        runner.call_hook("before_train_iter", batch_idx=idx)
+        runner.call_hook("after_train_iter", batch_idx=idx, outputs={"loss": 1.0})
+    assert [step for _, step, _ in runner.visualizer.scalars] == [3, 6]
+    assert "Iter(train) [3/6]" in runner.log_text()

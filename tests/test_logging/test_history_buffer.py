@@ -104,6 +104,20 @@ def test_pickle_round_trip_carries_custom_statistics() -> None:
     assert restored.statistics("weighted_last", 2) == 5.0
 
 
+@pytest.mark.usefixtures("registered_weighted_last")
+def test_pickle_is_weights_only_loadable(tmp_path) -> None:
+    """Checkpoints hold buffers (MessageHub.state_dict), so their pickle must be plain data."""
+    buf = HistoryBuffer([1.0, 2.0], [1, 2], max_length=5)
+    torch.save({"buf": buf}, tmp_path / "buf.pth")
+    HistoryBuffer._statistics_methods.pop("weighted_last")
+    with torch.serialization.safe_globals([HistoryBuffer]):
+        restored = torch.load(tmp_path / "buf.pth", weights_only=True)["buf"]
+    assert restored.max_length == 5
+    np.testing.assert_array_equal(restored.data[1], [1, 2])
+    assert restored.mean() == pytest.approx(1.0)
+    assert restored.statistics("weighted_last", 1) == 2.0  # resolved from the loaded module
+
+
 def test_tensor_updates_do_not_sync_and_reads_batch_once(monkeypatch) -> None:
     spy = SyncSpy(monkeypatch)
     buf = HistoryBuffer()

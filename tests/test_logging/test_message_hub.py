@@ -41,7 +41,7 @@ def test_update_scalar_values_and_errors() -> None:
         hub.update_scalar("x", np.ones(3))
     with pytest.raises(AssertionError, match="int"):
         hub.update_scalar("x", 1.0, count=1.5)
-    with pytest.raises(TypeError, match="number"):
+    with pytest.raises(AssertionError, match="number"):  # spec: otherwise AssertionError
         hub.update_scalar("x", "1.0")
     with pytest.raises(KeyError, match="missing"):
         hub.get_scalar("missing")
@@ -101,6 +101,7 @@ def test_runtime_info_api() -> None:
 
 
 def _assert_plain(obj) -> None:
+    """Only containers, numbers, strings and HistoryBuffers (which pickle as plain lists)."""
     if isinstance(obj, dict):
         for key, value in obj.items():
             assert isinstance(key, str)
@@ -108,11 +109,13 @@ def _assert_plain(obj) -> None:
     elif isinstance(obj, (list, tuple)):
         for value in obj:
             _assert_plain(value)
+    elif isinstance(obj, HistoryBuffer):
+        _assert_plain(obj.__getstate__())
     else:
         assert isinstance(obj, (int, float, str, bool, type(None))), type(obj)
 
 
-def test_state_dict_is_plain_and_loads_with_weights_only(tmp_path) -> None:
+def test_state_dict_holds_buffer_copies_and_loads_with_weights_only(tmp_path) -> None:
     hub = MessageHub.get_instance("ckpt")
     for i in range(5):
         hub.update_scalar("train/loss", torch.tensor(float(i)))
@@ -122,13 +125,23 @@ def test_state_dict_is_plain_and_loads_with_weights_only(tmp_path) -> None:
     hub.update_info("keep_ckpt_ids", [np.int64(1), 2])
     hub.update_info("scratch", object(), resumed=False)
     state = hub.state_dict()
+    assert list(state) == ["log_scalars", "runtime_info", "resumed_keys"]
+    # spec: {'log_scalars': {k: deepcopy(buffer)}, ...} with only the resumed keys
+    saved = state["log_scalars"]["train/loss"]
+    assert isinstance(saved, HistoryBuffer)
+    assert saved is not hub.get_scalar("train/loss")
+    assert saved.mean(2) == pytest.approx(3.5)
+    hub.update_scalar("train/loss", 100.0)
+    assert saved.current() == 4.0  # a copy, not the live buffer
     _assert_plain(state)
     assert list(state["log_scalars"]) == ["train/loss"]
     assert list(state["runtime_info"]) == ["epoch", "best_score", "keep_ckpt_ids"]
+    assert state["resumed_keys"]["train/time"] is False
 
     path = tmp_path / "hub.pth"
     torch.save({"message_hub": state}, path)
-    loaded = torch.load(path, weights_only=True)["message_hub"]
+    with torch.serialization.safe_globals([HistoryBuffer]):
+        loaded = torch.load(path, weights_only=True)["message_hub"]
     new_hub = MessageHub.get_instance("resumed")
     new_hub.load_state_dict(loaded)
     buffer = new_hub.get_scalar("train/loss")
@@ -137,6 +150,16 @@ def test_state_dict_is_plain_and_loads_with_weights_only(tmp_path) -> None:
     assert new_hub.get_info("best_score") == 0.75
     assert new_hub.get_info("keep_ckpt_ids") == [1, 2]
     assert new_hub.state_dict()["resumed_keys"]["train/loss"] is True
+
+
+def test_load_state_dict_accepts_plain_buffers_of_older_checkpoints() -> None:
+    hub = MessageHub.get_instance("plain")
+    plain = {"log_history": [1.0, 3.0], "count_history": [1, 1], "max_length": 10}
+    hub.load_state_dict(
+        {"log_scalars": {"a": plain}, "runtime_info": {}, "resumed_keys": {"a": True}}
+    )
+    assert hub.get_scalar("a").mean() == 2.0
+    assert hub.get_scalar("a").max_length == 10
 
 
 def test_load_state_dict_mmengine_form_and_warnings() -> None:

@@ -172,3 +172,11 @@ def test_cuda_moves_preprocessor_device():
     assert model.data_preprocessor.device.type == "cuda"
     out = model.val_step({"inputs": torch.randn(2, 2).pin_memory()})
     assert out[0][1].is_cuda
+
+
+def test_forward_is_abstract():
+    class NoForward(BaseModel):
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoForward()

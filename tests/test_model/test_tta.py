@@ -58,3 +58,11 @@ def test_tta_errors():
     with pytest.raises(TypeError):
         MeanTTA(module=Doubler()).test_step(torch.ones(1))
     assert MODELS.get("BaseTTAModel") is BaseTTAModel
+
+
+def test_merge_preds_is_abstract():
+    class NoMerge(BaseTTAModel):
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoMerge(module=Doubler())

@@ -205,3 +205,14 @@ def test_pretrained_init(tmp_path):
     assert torch.equal(part.fc.weight, src.fc.weight)
     with pytest.raises(AssertionError, match="head"):
         PretrainedInit(checkpoint=path, prefix="head")(part)
+
+
+def test_trunc_normal_tensor_helper():
+    from piston.model.weight_init import trunc_normal_
+
+    torch.manual_seed(0)
+    tensor = torch.empty(200, 50)
+    assert trunc_normal_(tensor, mean=1.0, std=0.02, a=0.97, b=1.03) is tensor
+    assert tensor.min().item() >= 0.97
+    assert tensor.max().item() <= 1.03
+    assert tensor.mean().item() == pytest.approx(1.0, abs=0.005)

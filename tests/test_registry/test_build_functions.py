@@ -114,6 +114,25 @@ def test_build_error_is_reraised_with_context_and_same_type(reg):
         build_from_cfg({"type": "Toy", "color": "red"}, reg)
 
 
+def test_nested_key_error_message_is_readable(reg):
+    def outer():
+        raise KeyError("inner is missing")
+
+    with pytest.raises(KeyError) as info:
+        build_from_cfg({"type": outer}, reg)
+    assert info.value.args[0].endswith(": inner is missing")
+
+
+def test_os_error_keeps_its_fields(reg):
+    def opener():
+        raise FileNotFoundError(2, "No such file", "/missing")
+
+    with pytest.raises(FileNotFoundError) as info:
+        build_from_cfg({"type": opener}, reg)
+    assert info.value.filename == "/missing"
+    assert any("opener" in note for note in info.value.__notes__)
+
+
 def test_error_with_unusual_constructor_keeps_identity(reg):
     class OddError(Exception):
         def __init__(self, code, detail):

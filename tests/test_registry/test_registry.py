@@ -415,7 +415,7 @@ def test_import_piston_registry_is_light():
     import subprocess
 
     code = (
-        "import sys, piston.registry;"
+        "import sys, piston.registry, piston.utils;"
         "bad=[m for m in ('torch','numpy','rich','yaml','tensorboard','torchvision') "
         "if m in sys.modules]; print(bad)"
     )
@@ -427,6 +427,7 @@ def test_register_callable_without_name_needs_explicit_name():
     import functools
 
     reg = Registry("fn", scope="reg_partial")
+
     def to_int(text, base=10):
         return int(text, base)
 

@@ -245,35 +245,50 @@ def test_custom_cfg_adds_and_overrides(hub):
     assert line.endswith("loss: 30.0000  loss_g: 15.5000  loss_e: 20.5000")
 
 
+_MEAN = {"method_name": "mean"}
+
+
 @pytest.mark.parametrize(
-    "custom_cfg, by_epoch, error",
+    "custom_cfg, by_epoch, error, match",
     [
         (
-            [{"data_src": "loss", "window_size": 10}, {"data_src": "loss", "window_size": 20}],
-            True,
-            AssertionError,
-        ),
-        (
             [
-                {"data_src": "loss", "log_name": "a", "window_size": 10},
-                {"data_src": "time", "log_name": "a", "window_size": 20},
+                {"data_src": "loss", "window_size": 10, **_MEAN},
+                {"data_src": "loss", "window_size": 20, **_MEAN},
             ],
             True,
             AssertionError,
+            "log name 'loss'",
         ),
         (
-            [{"data_src": "loss", "method_name": "mean", "window_size": "epoch"}],
+            [
+                {"data_src": "loss", "log_name": "a", "window_size": 10, **_MEAN},
+                {"data_src": "time", "log_name": "a", "window_size": 20, **_MEAN},
+            ],
+            True,
+            AssertionError,
+            "log name 'a'",
+        ),
+        (
+            [{"data_src": "loss", "window_size": "epoch", **_MEAN}],
             False,
             AssertionError,
+            "by_epoch",
         ),
-        ([{"data_src": "loss", "method_name": "mean", "window_size": "weekly"}], True, TypeError),
-        ([{"data_src": "loss", "method_name": "mean", "window_size": 1.5}], True, TypeError),
-        ([{"data_src": "loss", "method_name": "current", "window_size": 10}], True, AssertionError),
-        ([{"method_name": "mean"}], True, AssertionError),
+        ([{"data_src": "loss", "window_size": "weekly", **_MEAN}], True, TypeError, "weekly"),
+        ([{"data_src": "loss", "window_size": 1.5, **_MEAN}], True, TypeError, "1.5"),
+        (
+            [{"data_src": "loss", "method_name": "current", "window_size": 10}],
+            True,
+            AssertionError,
+            "takes no window_size",
+        ),
+        ([_MEAN], True, AssertionError, "data_src"),
+        ([{"data_src": "loss", "window_size": 3}], True, AssertionError, "method_name"),
     ],
 )
-def test_custom_cfg_validation(custom_cfg, by_epoch, error):
-    with pytest.raises(error):
+def test_custom_cfg_validation(custom_cfg, by_epoch, error, match):
+    with pytest.raises(error, match=match):
         LogProcessor(by_epoch=by_epoch, custom_cfg=custom_cfg)
 
 

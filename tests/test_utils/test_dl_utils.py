@@ -210,3 +210,12 @@ def test_time_counter_logs_average_after_warmup(monkeypatch):
     assert messages[-1].startswith("[ctx-tc]")
     with pytest.raises(AssertionError), TimeCounter():
         pass
+
+
+def test_parrots_wrapper_names():
+    from piston.utils.dl_utils import parrots_wrapper
+
+    assert parrots_wrapper._BatchNorm is nn.modules.batchnorm._BatchNorm
+    assert torch.__version__ == parrots_wrapper.TORCH_VERSION
+    assert parrots_wrapper.is_rocm_pytorch() == (torch.version.hip is not None)
+    assert "PyTorch" in parrots_wrapper.get_build_config()

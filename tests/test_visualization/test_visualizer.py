@@ -166,3 +166,26 @@ def test_visualizer_writes_on_rank_zero_only(tmp_path) -> None:
     run_in_processes(_check_rank_zero_only, 2, str(tmp_path))
     assert len((tmp_path / "rank0" / "vis_data" / "scalars.json").read_text().splitlines()) == 2
     assert not (tmp_path / "rank1").exists()
+
+
+def test_child_registry_backend_needing_save_dir_is_skipped(tmp_path) -> None:
+    """A downstream backend registered in a child VISBACKENDS is found in its scope."""
+    from piston.registry import VISBACKENDS, DefaultScope, Registry
+
+    child = Registry("vis_backend", parent=VISBACKENDS, scope="piston_vis_child_test")
+
+    @child.register_module()
+    class ChildBackend(RecordingBackend):
+        def __init__(self, save_dir: str) -> None:
+            super().__init__(save_dir)
+
+    DefaultScope.get_instance("child_scope", scope_name="piston_vis_child_test")
+    with pytest.warns(UserWarning, match="Failed to add ChildBackend"):
+        vis = Visualizer(vis_backends=[{"type": "ChildBackend"}])
+    assert vis.get_backend("ChildBackend") is None
+    vis = Visualizer(vis_backends=[{"type": "ChildBackend"}], save_dir=str(tmp_path))
+    backend = vis.get_backend("ChildBackend")
+    assert isinstance(backend, ChildBackend)
+    assert backend._save_dir == os.path.join(str(tmp_path), "vis_data")
+    vis.add_scalars({"loss": 0.5}, step=7)
+    assert backend.calls == [("scalars", {"loss": 0.5}, 7, None)]

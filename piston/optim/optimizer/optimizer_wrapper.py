@@ -31,10 +31,6 @@ _CLIP_FUNCS = {
 }
 
 
-def _has_batch_norm(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-
-
 @OPTIM_WRAPPERS.register_module()
 class OptimWrapper(BaseOptimWrapper):
     """Wraps an optimizer with gradient accumulation and gradient clipping.
@@ -187,7 +183,9 @@ class OptimWrapper(BaseOptimWrapper):
                 logger="current",
                 level=logging.WARNING,
             )
-        if self._accumulative_counts > 1 and _has_batch_norm(model):
+        from piston.utils.dl_utils import has_batch_norm
+
+        if self._accumulative_counts > 1 and has_batch_norm(model):
             print_log(
                 "Gradient accumulative may slightly decrease performance because the model has "
                 "BatchNorm layers.",

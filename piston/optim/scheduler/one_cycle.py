@@ -91,7 +91,7 @@ class OneCycleParamScheduler(_ParamScheduler):
             )
         self.anneal_strategy = anneal_strategy
         self.three_phase = three_phase
-        self._schedule_phases = self._phases(pct_start, three_phase)
+        self._schedule_phases = self._phases(pct_start, three_phase, param_name)
         max_values = self._format_param(f"max_{param_name}", optimizer, eta_max)
         if last_step == -1:
             for idx, group in enumerate(optimizer.param_groups):
@@ -100,22 +100,21 @@ class OneCycleParamScheduler(_ParamScheduler):
                 group[f"min_{param_name}"] = group[f"initial_{param_name}"] / final_div_factor
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
 
-    def _phases(self, pct_start: float, three_phase: bool) -> list[dict]:
+    def _phases(self, pct_start: float, three_phase: bool, name: str) -> list[dict]:
+        """Phase table: last step of each phase and the group keys it anneals between."""
+
+        def phase(end_step: float, start: str, end: str) -> dict:
+            keys = {f"start_{name}": f"{start}_{name}", f"end_{name}": f"{end}_{name}"}
+            return {"end_step": end_step, **keys}
+
         up_end = float(pct_start * self.total_steps) - 1
         if three_phase:
             return [
-                {"end_step": up_end, "start": "initial", "end": "max"},
-                {
-                    "end_step": float(2 * pct_start * self.total_steps) - 2,
-                    "start": "max",
-                    "end": "initial",
-                },
-                {"end_step": self.total_steps - 1, "start": "initial", "end": "min"},
+                phase(up_end, "initial", "max"),
+                phase(float(2 * pct_start * self.total_steps) - 2, "max", "initial"),
+                phase(self.total_steps - 1, "initial", "min"),
             ]
-        return [
-            {"end_step": up_end, "start": "initial", "end": "max"},
-            {"end_step": self.total_steps - 1, "start": "max", "end": "min"},
-        ]
+        return [phase(up_end, "initial", "max"), phase(self.total_steps - 1, "max", "min")]
 
     @staticmethod
     def _format_param(name: str, optimizer: OptimizerType, param: Any) -> list:
@@ -162,9 +161,7 @@ class OneCycleParamScheduler(_ParamScheduler):
                 end_step = phase["end_step"]
                 if step <= end_step or i == len(self._schedule_phases) - 1:
                     pct = (step - start_step) / (end_step - start_step)
-                    value = anneal(
-                        group[f"{phase['start']}_{name}"], group[f"{phase['end']}_{name}"], pct
-                    )
+                    value = anneal(group[phase[f"start_{name}"]], group[phase[f"end_{name}"]], pct)
                     break
                 start_step = phase["end_step"]
             values.append(value)

@@ -77,7 +77,7 @@ def tensor2imgs(
         image = image * std_arr + mean_arr
         if to_bgr and channels == 3:
             image = image[..., ::-1]
-        out.append(np.ascontiguousarray(np.clip(image, 0, 255).astype(np.uint8)))
+        out.append(np.ascontiguousarray(image.astype(np.uint8)))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 
 import pytest
 import torch
@@ -50,7 +51,7 @@ def test_bf16_autocast_on_cpu_trains(on_cpu) -> None:
 
 @pytest.mark.parametrize("dtype", ["float16", torch.float16, "float64"])
 def test_cpu_refuses_dtypes_it_cannot_autocast(on_cpu, dtype) -> None:
-    with pytest.raises(ValueError, match="only supports torch.bfloat16"):
+    with pytest.raises(ValueError, match=r"only supports torch\.bfloat16"):
         _wrapper(_model(), dtype=dtype)
 
 
@@ -136,3 +137,11 @@ def test_fp16_on_cuda_with_dynamic_scaling() -> None:
     assert wrapper.state_dict()["loss_scaler"]["scale"] > 0
     default = _wrapper(model)
     assert default.cast_dtype is None  # torch's CUDA default (float16) at autocast time
+
+
+def test_apex_wrapper_names_the_missing_package(monkeypatch) -> None:
+    from piston.optim import ApexOptimWrapper
+
+    monkeypatch.setitem(sys.modules, "apex", None)  # make `import apex` fail even if installed
+    with pytest.raises(ImportError, match="NVIDIA apex"):
+        ApexOptimWrapper(optimizer=torch.optim.SGD(_model().parameters(), lr=0.1))

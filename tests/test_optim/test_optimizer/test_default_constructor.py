@@ -64,8 +64,13 @@ def logs(monkeypatch) -> list[str]:
 
 
 def _build(model: nn.Module, paramwise_cfg: dict | None, **optimizer):
-    optimizer = {"type": "SGD", "lr": BASE_LR, "weight_decay": BASE_WD, "momentum": 0.9,
-                 **optimizer}  # fmt: skip
+    optimizer = {
+        "type": "SGD",
+        "lr": BASE_LR,
+        "weight_decay": BASE_WD,
+        "momentum": 0.9,
+        **optimizer,
+    }
     constructor = DefaultOptimWrapperConstructor({"optimizer": optimizer}, paramwise_cfg)
     return constructor(model)
 

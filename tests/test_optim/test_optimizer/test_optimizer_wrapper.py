@@ -183,7 +183,7 @@ def test_clip_grad_and_count_errors() -> None:
         OptimWrapper(_sgd(model), clip_grad={"type": "norm"})
     with pytest.raises(AssertionError, match="accumulative_counts"):
         OptimWrapper(_sgd(model), accumulative_counts=0)
-    with pytest.raises(TypeError, match="torch.optim.Optimizer"):
+    with pytest.raises(TypeError, match=r"torch\.optim\.Optimizer"):
         OptimWrapper(model)
     clip = {"type": "norm", "max_norm": 1}
     OptimWrapper(_sgd(model), clip_grad=clip)

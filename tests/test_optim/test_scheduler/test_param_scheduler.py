@@ -338,7 +338,7 @@ ALL_SCHEDULERS = {
         "periods": [3, 3],
         "restart_weights": [1, 0.5],
         "eta_min": 0.0,
-    },  # fmt: skip
+    },
     "ReduceOnPlateauParamScheduler": {"param_name": "lr", "patience": 0},
     "StepLR": {"step_size": 2},
     "MultiStepLR": {"milestones": [2]},

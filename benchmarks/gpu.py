@@ -1,0 +1,255 @@
+"""Every GPU measurement in one go: ResNet-50 on CIFAR-shaped data, plain loop vs piston.
+
+Cases (all in one process, on one CUDA device, each timed after a warm-up and bracketed by
+``torch.cuda.synchronize()``; no per-iteration synchronisation inside either side):
+
+* ``seed``: the seed example's configuration: batch 32, fp32, PIL images through the seed's
+  transforms, ``num_workers=0``; (a) a hand-written loop and (b) ``Runner`` with the seed's
+  hooks (logging every 10 iterations; checkpointing off so no disk time is measured).
+* ``tensors``: the same with pre-made tensors already in memory (no PIL, no transforms).
+* ``fast``: piston's fast path (``cfg.fast=True``: bf16 AMP, channels_last, pinned memory,
+  persistent workers, device prefetching) against the best-practice plain loop (batch 256,
+  bf16 autocast, channels_last, 4 workers, pinned memory, non-blocking copies).
+
+Data is synthetic (random 32x32 RGB PIL images with int labels), so nothing is downloaded.
+Prints images/s and the ratios piston/plain, and writes them to ``--out`` (JSON).
+Targets: seed ratio >= 0.98, fast ratio >= 0.95.
+
+Usage: ``python benchmarks/gpu.py [--iters 200] [--warmup 30] [--out gpu_results.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+NORM = dict(mean=[0.491, 0.482, 0.447], std=[0.202, 0.199, 0.201])
+
+
+class FakeCIFAR(Dataset):
+    """CIFAR-10-like: random 32x32 RGB PIL images and int labels, through a transform."""
+
+    def __init__(self, size: int, transform: Any = None) -> None:
+        from PIL import Image
+
+        rng = np.random.default_rng(0)
+        self.images = [Image.fromarray(a) for a in rng.integers(0, 256, (size, 32, 32, 3), dtype=np.uint8)]
+        self.labels = [int(x) for x in rng.integers(0, 10, size)]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, idx: int):
+        img = self.images[idx]
+        return (self.transform(img) if self.transform else img), self.labels[idx]
+
+
+class TensorBatches(Dataset):
+    """Pre-made normalised tensors, one sample per index."""
+
+    def __init__(self, size: int) -> None:
+        gen = torch.Generator().manual_seed(0)
+        self.x = torch.randn(size, 3, 32, 32, generator=gen)
+        self.y = torch.randint(0, 10, (size,), generator=gen)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, idx: int):
+        return self.x[idx], self.y[idx]
+
+
+def seed_transform() -> Any:
+    import torchvision.transforms as T
+
+    return T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(**NORM)])
+
+
+def resnet50() -> torch.nn.Module:
+    import torchvision
+
+    torch.manual_seed(0)
+    return torchvision.models.resnet50()
+
+
+def infinite(loader: DataLoader):
+    while True:
+        yield from loader
+
+
+# ----------------------------------------------------------------------------- plain loops
+DEVICE = "cuda"
+
+
+def sync() -> None:
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
+def plain_loop(loader: DataLoader, iters: int, warmup: int, fast: bool = False) -> float:
+    model = resnet50().to(DEVICE)
+    if fast:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    model.train()
+    batches = infinite(loader)
+    start = 0.0
+    for i in range(warmup + iters):
+        if i == warmup:
+            sync()
+            start = time.perf_counter()
+        imgs, labels = next(batches)
+        imgs = imgs.to(DEVICE, non_blocking=fast)
+        labels = labels.to(DEVICE, non_blocking=fast)
+        if fast:
+            imgs = imgs.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=fast):
+            loss = F.cross_entropy(model(imgs), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    sync()
+    return iters * loader.batch_size / (time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------- piston
+def _piston_parts():
+    from piston.hooks import Hook
+    from piston.model import BaseModel
+
+    class MMResNet50(BaseModel):  # the seed example's model
+        def __init__(self) -> None:
+            super().__init__()
+            self.resnet = resnet50()
+
+        def forward(self, imgs, labels, mode):
+            x = self.resnet(imgs)
+            if mode == "loss":
+                return {"loss": F.cross_entropy(x, labels)}
+            return x, labels
+
+    class Clock(Hook):
+        priority = "LOWEST"
+
+        def __init__(self, warmup: int) -> None:
+            self.warmup = warmup
+            self.start = self.end = 0.0
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+            if runner.iter == self.warmup:
+                sync()
+                self.start = time.perf_counter()
+
+        def after_train(self, runner) -> None:
+            sync()
+            self.end = time.perf_counter()
+
+    return MMResNet50, Clock
+
+
+def piston_loop(train_dataloader: Any, batch_size: int, iters: int, warmup: int, work_dir: str, fast: bool = False) -> float:
+    from piston.runner import Runner
+
+    model_cls, clock_cls = _piston_parts()
+    clock = clock_cls(warmup)
+    kwargs: dict[str, Any] = dict(
+        model=model_cls(),
+        work_dir=work_dir,
+        train_dataloader=train_dataloader,
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=1e-3, momentum=0.9)),
+        train_cfg=dict(by_epoch=False, max_iters=warmup + iters, val_interval=10**9),
+        default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=10)),
+        custom_hooks=[clock],
+        log_processor=dict(by_epoch=False),
+        log_level="WARNING",
+        randomness=dict(seed=0),
+    )
+    if fast:  # what `cfg.fast=True` / `piston train --fast` does to a config
+        from piston.runner._fast import apply_fast_cfg
+
+        apply_fast_cfg(kwargs)
+    runner = Runner(**kwargs, cfg=dict(fast=fast))
+    runner.train()
+    return iters * batch_size / (clock.end - clock.start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2, help="A/B alternations per case")
+    parser.add_argument("--out", default="gpu_results.json")
+    parser.add_argument("--size", type=int, default=10_000, help="synthetic dataset size")
+    parser.add_argument("--device", default="cuda", help="'cpu' only for a smoke test of the script")
+    args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("gpu.py needs a CUDA device")
+    logging.disable(logging.INFO)
+    torch.backends.cudnn.benchmark = True
+    results: dict[str, Any] = dict(
+        device=torch.cuda.get_device_name(0) if DEVICE == "cuda" else "cpu", torch=torch.__version__, python=platform.python_version(),
+        iters=args.iters, warmup=args.warmup, cases={},
+    )
+    seed_data = FakeCIFAR(args.size, seed_transform())
+    tensor_data = TensorBatches(args.size)
+    tmp = tempfile.mkdtemp()
+
+    def case(name: str, plain_fn, piston_fn) -> None:
+        plain, piston = [], []
+        for r in range(args.rounds):
+            plain.append(plain_fn())
+            piston.append(piston_fn(os.path.join(tmp, f"{name}{r}")))
+            print(f"{name} round {r}: plain {plain[-1]:8.1f} img/s  piston {piston[-1]:8.1f} img/s", flush=True)
+        p, q = float(np.median(plain)), float(np.median(piston))
+        results["cases"][name] = dict(plain_img_s=p, piston_img_s=q, ratio=q / p, plain_all=plain, piston_all=piston)
+        print(f"{name}: ratio piston/plain = {q / p:.3f}", flush=True)
+
+    seed_loader = DataLoader(seed_data, batch_size=32, shuffle=True, num_workers=0)
+    case(
+        "seed",
+        lambda: plain_loop(seed_loader, args.iters, args.warmup),
+        lambda wd: piston_loop(seed_loader, 32, args.iters, args.warmup, wd),
+    )
+    tensor_loader = DataLoader(tensor_data, batch_size=32, shuffle=True, num_workers=0)
+    case(
+        "tensors",
+        lambda: plain_loop(tensor_loader, args.iters, args.warmup),
+        lambda wd: piston_loop(tensor_loader, 32, args.iters, args.warmup, wd),
+    )
+    fast_plain_loader = DataLoader(
+        seed_data, batch_size=256, shuffle=True, num_workers=4, pin_memory=True,
+        persistent_workers=True, prefetch_factor=4, drop_last=True,
+    )
+    fast_cfg = dict(
+        batch_size=256, num_workers=4, drop_last=True, dataset=seed_data,
+        sampler=dict(type="InfiniteSampler", shuffle=True), collate_fn=dict(type="default_collate"),
+    )
+    fast_iters = max(args.iters // 2, 1)
+    case(
+        "fast",
+        lambda: plain_loop(fast_plain_loader, fast_iters, args.warmup, fast=True),
+        lambda wd: piston_loop(fast_cfg, 256, fast_iters, args.warmup, wd, fast=True),
+    )
+    results["targets"] = dict(seed=0.98, fast=0.95)
+    with open(args.out, "w") as fobj:
+        json.dump(results, fobj, indent=2)
+    print(json.dumps({k: round(v["ratio"], 3) for k, v in results["cases"].items()}))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
