@@ -89,6 +89,8 @@ class Evaluator:
         """
         from piston.dataset import pseudo_collate
 
+        if not isinstance(chunk_size, int) or chunk_size <= 0:
+            raise AssertionError(f"chunk_size should be a positive int, but got {chunk_size!r}")
         if data is not None and len(data_samples) != len(data):
             raise AssertionError(
                 f"data_samples and data should have the same length, but got "

@@ -245,7 +245,8 @@ def test_pretty_text_expands_lists_and_tuples_one_item_per_line(mmdet_tree: Path
 
 
 def test_plain_formatter_without_yapf_matches_the_layout(mmdet_tree: Path, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "yapf", None)  # `import yapf` fails
+    for name in ("yapf", "yapf.yapflib", "yapf.yapflib.yapf_api"):  # `import yapf` fails
+        monkeypatch.setitem(sys.modules, name, None)
     cfg = Config.fromfile(mmdet_tree / "faster_rcnn/faster-rcnn_r50_fpn_gn-all_1x_coco.py")
     text = cfg.pretty_text
     assert "        out_indices=(\n            0,\n            1,\n" in text

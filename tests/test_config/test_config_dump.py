@@ -81,7 +81,8 @@ def test_classes_and_functions_dump_as_import_paths(tmp_path) -> None:
 
 
 def test_long_values_are_split_one_item_per_line_without_yapf(monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "yapf", None)  # make `import yapf` fail
+    for name in ("yapf", "yapf.yapflib", "yapf.yapflib.yapf_api"):  # `import yapf` fails
+        monkeypatch.setitem(sys.modules, name, None)
     cfg = Config({"items": [f"item_number_{i}" for i in range(20)], "short": [1, 2], "d": {"a": 1}})
     text = cfg.pretty_text
     lines = text.splitlines()

@@ -179,6 +179,12 @@ def test_dump_results(tmp_path, log_file):
     assert f"Results has been saved to {out}." in log_file.read_text()
     with pytest.raises(ValueError, match="pkl"):
         DumpResults(out_file_path=str(tmp_path / "preds.json"))
+    other = tmp_path / "preds.pickle"  # the second accepted suffix
+    evaluator = Evaluator(DumpResults(out_file_path=str(other)))
+    evaluator.process([{"pred": torch.tensor([3.0])}], None)
+    assert evaluator.evaluate(1) == {}
+    with open(other, "rb") as f:
+        assert torch.equal(pickle.load(f)[0]["pred"], torch.tensor([3.0]))
 
 
 def test_offline_evaluate():
@@ -192,6 +198,8 @@ def test_offline_evaluate():
     assert Evaluator(Recorder(prefix="p")).offline_evaluate(outputs) == {"p/seen": 5}
     with pytest.raises(AssertionError):
         evaluator.offline_evaluate(outputs, data[:2])
+    with pytest.raises(AssertionError, match="chunk_size"):
+        evaluator.offline_evaluate(outputs, chunk_size=0)  # would silently evaluate nothing
 
 
 def test_get_metric_value():

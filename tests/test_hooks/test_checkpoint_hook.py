@@ -5,9 +5,9 @@ import os.path as osp
 
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 
 from piston.hooks import CheckpointHook
+from test_hooks._hooks_fakes import FakeRunner
 
 
 def _train(runner, hook, epochs, metrics=None):

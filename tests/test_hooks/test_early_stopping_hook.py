@@ -4,9 +4,9 @@ import math
 
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 
 from piston.hooks import EarlyStoppingHook
+from test_hooks._hooks_fakes import FakeRunner
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 from torch import nn
 
 from piston.hooks import EMAHook
+from test_hooks._hooks_fakes import FakeRunner
 
 
 class BNNet(nn.Module):

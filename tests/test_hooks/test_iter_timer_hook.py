@@ -4,10 +4,10 @@ import time
 
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 
 from piston.hooks import IterTimerHook
 from piston.hooks.iter_timer_hook import ThroughputMeter, batch_size_of
+from test_hooks._hooks_fakes import FakeRunner
 
 
 def test_records_data_time_time_and_train_eta(tmp_path):

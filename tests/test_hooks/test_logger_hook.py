@@ -7,9 +7,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 
 from piston.hooks import IterTimerHook, LoggerHook, RuntimeInfoHook
+from test_hooks._hooks_fakes import FakeRunner
 
 
 @pytest.mark.parametrize(

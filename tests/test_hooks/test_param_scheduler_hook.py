@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 
 from piston.hooks import ParamSchedulerHook
 from piston.optim.scheduler import LinearLR, MultiStepLR, ReduceOnPlateauLR
+from test_hooks._hooks_fakes import FakeRunner
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 
 from piston.hooks import (
     CheckpointHook,
@@ -14,6 +13,7 @@ from piston.hooks import (
     ParamSchedulerHook,
     RuntimeInfoHook,
 )
+from test_hooks._hooks_fakes import FakeRunner
 
 _SYNCING = {
     torch.Tensor.item,

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _hooks_fakes import FakeRunner
 
 from piston.hooks import RuntimeInfoHook
+from test_hooks._hooks_fakes import FakeRunner
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 from _dist import run_in_processes
-from _hooks_fakes import FakeRunner, RecordingVisualizer
 from torch import nn
 
 from piston.hooks import (
@@ -18,6 +17,7 @@ from piston.hooks import (
     ProfilerHook,
     SyncBuffersHook,
 )
+from test_hooks._hooks_fakes import FakeRunner, RecordingVisualizer
 
 
 # ---------------------------------------------------------------------- EmptyCacheHook

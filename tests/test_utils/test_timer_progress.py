@@ -126,6 +126,10 @@ def test_track_parallel_progress_keeps_order():
         _square, list(range(6)), 2, keep_order=False, file=StringIO()
     )
     assert sorted(unordered) == results
+    out = StringIO()
+    skipped = track_parallel_progress(_square, (iter(range(6)), 6), 2, skip_first=True, file=out)
+    assert skipped == results
+    assert "4/4" in out.getvalue()  # the first nproc results are not counted
 
 
 def _add(x, y=0):
