@@ -47,7 +47,7 @@ arrays = np.load(sys.argv[1])
 x = torch.from_numpy(arrays["images"][:-297]).float().div_(16)[:, None]
 y = torch.from_numpy(arrays["labels"][:-297]).long()
 torch.manual_seed(0)
-w = 32
+w = 16
 model = nn.Sequential(
     nn.Conv2d(1, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
     nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(inplace=True),

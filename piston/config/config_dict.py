@@ -152,6 +152,13 @@ class ConfigDict(dict):
     def __reduce_ex__(self, protocol: Any) -> tuple:
         return type(self), (), None, None, iter(dict.items(self))
 
+    def __setstate__(self, state: Any) -> None:
+        # Pickles of addict-style dicts (MMEngine's ConfigDict, e.g. inside checkpoints) carry
+        # the items again as ``state``: store them as items, never as instance attributes.
+        if isinstance(state, dict):
+            for key, value in dict.items(state):
+                self[key] = value
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ConfigDict):
             return self.to_dict() == other.to_dict()

@@ -7,10 +7,11 @@ spec lists. The processor only runs when ``LoggerHook`` decides to log (every ``
 iterations), which is also when the lazily stored tensors of the message hub are converted to
 numbers, in one batched transfer per buffer.
 
-Beyond the spec, the train line can end with the throughput of the log window
-(``log_throughput=True``): samples per second and the share of iteration time spent waiting for
-data. The fields are opt-in so that the default line stays byte-identical to the spec. When the
-data wait exceeds a third of the iteration time, a one-time warning says so, whatever the option.
+Beyond the spec (issue 6, "throughput reporting"), the train line ends with two more items over
+the log window, formatted like every other item (``.Df`` floats):
+``throughput: <samples per second>  data_wait: <share of iteration time spent waiting for data,
+0..1>``. ``log_throughput=False`` turns them off for byte-identical MMEngine lines. When the data
+wait exceeds a third of the iteration time, a one-time warning says so, whatever the option.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class LogProcessor:
         log_with_hierarchy: Keep the ``train/``/``val/``/``test/`` prefix in the returned tags.
         mean_pattern: Keys matching this regex are averaged over ``window_size``; the others
             show their latest value.
-        log_throughput: Append ``throughput: <n> samples/s  data_wait: <p>%`` to train lines
-            (piston addition; off by default so that lines match the spec exactly).
+        log_throughput: Append ``throughput: <samples/s>  data_wait: <fraction>`` to train
+            lines (piston addition; ``False`` gives MMEngine's lines exactly).
 
     Example:
         >>> log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
@@ -67,7 +68,7 @@ class LogProcessor:
         num_digits: int = 4,
         log_with_hierarchy: bool = False,
         mean_pattern: str = r".*(loss|time|data_time|grad_norm).*",
-        log_throughput: bool = False,
+        log_throughput: bool = True,
     ) -> None:
         if not isinstance(window_size, int) or isinstance(window_size, bool) or window_size < 1:
             raise ValueError(f"window_size must be a positive int, but got {window_size!r}.")
@@ -334,9 +335,10 @@ class LogProcessor:
             return log_str
         if not log_str.endswith("  "):
             log_str += "  "
-        extra = f"data_wait: {share:.1%}"
+        digits = self.num_digits
+        extra = f"data_wait: {share:.{digits}f}"
         if samples:
-            extra = f"throughput: {samples / iter_time:.1f} samples/s  " + extra
+            extra = f"throughput: {samples / iter_time:.{digits}f}  " + extra
         return log_str + extra
 
 

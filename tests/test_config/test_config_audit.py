@@ -519,3 +519,35 @@ def test_lazy_attr_and_object_basics() -> None:
     assert str(pickle.loads(pickle.dumps(attr))) == str(attr)
     assert str(copy.deepcopy(obj)) == "collections.OrderedDict"
     assert str(LazyObject(["os", "os.path"])) == "os"
+
+
+class _AddictStyleDict(dict):
+    """Pickles like an ``addict.Dict`` (MMEngine's ConfigDict base): items again as state."""
+
+    def __getstate__(self) -> dict:
+        return self
+
+    def __setstate__(self, state: dict) -> None:
+        self.update(state)
+
+
+def test_configdict_unpickles_addict_style_pickles() -> None:
+    import io
+
+    data = pickle.dumps(
+        _AddictStyleDict(model=_AddictStyleDict(type="ResNet", depth=50), lr=0.1), protocol=2
+    )
+
+    class _Mapper(pickle.Unpickler):  # what a checkpoint loader mapping mmengine.* does
+        def find_class(self, module: str, name: str) -> type:
+            if name == "_AddictStyleDict":
+                return ConfigDict
+            return super().find_class(module, name)
+
+    cfg = _Mapper(io.BytesIO(data)).load()
+    assert type(cfg) is ConfigDict
+    assert type(cfg.model) is ConfigDict
+    assert cfg == {"model": {"type": "ResNet", "depth": 50}, "lr": 0.1}
+    assert vars(cfg) == {}  # items are items, not instance attributes
+    cfg.lr = 0.2
+    assert cfg.lr == 0.2

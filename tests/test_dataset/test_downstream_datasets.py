@@ -15,9 +15,16 @@ import numpy as np
 import pytest
 import torch
 
-from piston.dataset import BaseDataset, ClassBalancedDataset, default_collate, pseudo_collate
+from piston.dataset import (
+    BaseDataset,
+    ClassBalancedDataset,
+    Compose,
+    default_collate,
+    pseudo_collate,
+)
+from piston.fileio import list_dir_or_file
 from piston.registry import DATASETS, TRANSFORMS, DefaultScope, Registry
-from piston.structures import BaseDataElement, InstanceData
+from piston.structures import BaseDataElement, InstanceData, PixelData
 
 AUDIT_TRANSFORMS = Registry("transform", parent=TRANSFORMS, scope="pistonaudit")
 AUDIT_DATASETS = Registry("dataset", parent=DATASETS, scope="pistonaudit")
@@ -198,3 +205,74 @@ def test_refetch_draws_random_indices_max_refetch_times() -> None:
     with pytest.raises(Exception, match="Test time pipline"):
         ds[4]
     assert seen == [4]
+
+
+class _SegDataset(BaseDataset):
+    """mmseg's pattern: ``__init__`` sets the attributes itself instead of calling super()."""
+
+    METAINFO = {"classes": ("bg", "fg")}
+
+    def __init__(
+        self, data_root=None, data_prefix=None, pipeline=(), lazy_init=False, indices=None
+    ):
+        self.data_root = data_root
+        self.data_prefix = dict(data_prefix or {"img_path": "", "seg_map_path": ""})
+        self.ann_file = ""
+        self.filter_cfg = None
+        self._indices = indices
+        self.serialize_data = True
+        self.test_mode = False
+        self.max_refetch = 1000
+        self.data_list: list[dict] = []
+        self._metainfo = self._load_metainfo(None)
+        self._metainfo.update({"label_map": None, "reduce_zero_label": False})
+        if self.data_root is not None:
+            self._join_prefix()
+        self.pipeline = Compose(pipeline)
+        if not lazy_init:
+            self.full_init()
+
+    def load_data_list(self) -> list[dict]:
+        img_dir, ann_dir = self.data_prefix["img_path"], self.data_prefix["seg_map_path"]
+        names = sorted(list_dir_or_file(img_dir, list_dir=False, suffix=".jpg"))
+        return [
+            {"img_path": osp.join(img_dir, n), "seg_map_path": osp.join(ann_dir, n[:-4] + ".png")}
+            for n in names
+        ]
+
+
+class SegDataSample(BaseDataElement):
+    @property
+    def gt_sem_seg(self) -> PixelData:
+        return self._gt_sem_seg
+
+    @gt_sem_seg.setter
+    def gt_sem_seg(self, value: PixelData) -> None:
+        self.set_field(value, "_gt_sem_seg", dtype=PixelData)
+
+
+def _pack_seg(results: dict) -> dict:
+    label = int(osp.basename(results["img_path"])[0])
+    sample = SegDataSample(metainfo={"img_path": results["img_path"]})
+    sample.gt_sem_seg = PixelData(data=torch.full((1, 4, 6), label))
+    return {"inputs": torch.zeros(3, 4, 6), "data_samples": sample}
+
+
+def test_seg_dataset_that_skips_base_init(tmp_path: Path) -> None:
+    for folder, suffix in (("img", ".jpg"), ("ann", ".png")):
+        (tmp_path / folder).mkdir()
+        for i in range(5):
+            (tmp_path / folder / f"{i}{suffix}").touch()
+    prefix = {"img_path": "img", "seg_map_path": "ann"}
+    ds = _SegDataset(str(tmp_path), prefix, pipeline=[_pack_seg])
+    assert len(ds) == 5
+    assert ds.metainfo == {"classes": ("bg", "fg"), "label_map": None, "reduce_zero_label": False}
+    assert ds.get_data_info(4)["seg_map_path"] == str(tmp_path / "ann" / "4.png")
+    seg = ds[3]["data_samples"].gt_sem_seg
+    assert seg.shape == (4, 6)
+    assert seg[1:3, 2:].data.shape == (1, 2, 4)
+    assert seg.data.unique().tolist() == [3]
+    assert ds.get_subset([4, 0])[0]["data_samples"].img_path.endswith("4.jpg")
+    lazy = _SegDataset(str(tmp_path), prefix, lazy_init=True, indices=-2)
+    assert not lazy._fully_initialized
+    assert [lazy.get_data_info(i)["img_path"][-5:] for i in range(len(lazy))] == ["3.jpg", "4.jpg"]

@@ -106,7 +106,7 @@ def test_default_hooks_checkpoints_logs_and_scalars(tmp_path):
     assert len(train) == 6
     pattern = (
         _PREFIX + r"Epoch\(train\) \[2\]\[ 5/10\]  lr: 1\.0000e-01  eta: 0:00:\d\d  "
-        rf"time: {_NUM}  data_time: {_NUM}  loss: {_NUM}$"
+        rf"time: {_NUM}  data_time: {_NUM}  loss: {_NUM}  throughput: {_NUM}  data_wait: {_NUM}$"
     )
     assert re.match(pattern, train[2]), train[2]
     val = [line for line in lines if "Epoch(val) [" in line and "/5]" in line]

@@ -53,6 +53,10 @@ def test_statistics_over_windows() -> None:
     assert buf.statistics("current") == 4.0
     with pytest.raises(TypeError, match="window_size"):
         buf.mean("2")
+    # windows longer than the history (and 0, as numpy's values[-0:]) cover everything
+    assert buf.mean(100) == buf.mean(None) == buf.mean(0) == pytest.approx(13 / 5)
+    assert buf.max(100) == 6.0
+    assert buf.min(100) == 1.0
 
 
 def test_current_of_empty_buffer_raises() -> None:

@@ -177,26 +177,58 @@ def _check_rank_aware_logging(rank: int, world_size: int, tmp_dir: str) -> None:
     base = os.path.join(tmp_dir, "plain.log")
     logger = MMLogger.get_instance("plain", log_file=base)
     logger.info(f"info from {rank}")
+    print_log(f"current from {rank}", logger="current")
     logger.error(f"error from {rank}")
     out = stream.getvalue()
     assert (f"info from {rank}" in out) == (rank == 0)
+    assert (f"current from {rank}" in out) == (rank == 0)
     assert f"error from {rank}" in out
-    # per-rank files with distributed=True
+    # per-rank files with distributed=True, and with DEBUG level alone
     dist_logger = MMLogger.get_instance(
         "dist", log_file=os.path.join(tmp_dir, "dist.log"), distributed=True
     )
     dist_logger.info(f"rank {rank} writes")
     name = os.path.basename(dist_logger.log_file)
     assert re.fullmatch(rf"dist(_.+@.+)?_device{rank}_rank{rank}\.log", name), name
-    for handler in [*logger.handlers, *dist_logger.handlers]:
+    debug_logger = MMLogger.get_instance(
+        "debug", log_file=os.path.join(tmp_dir, "debug.log"), log_level="DEBUG"
+    )
+    debug_logger.debug(f"debug {rank}")
+    name = os.path.basename(debug_logger.log_file)
+    assert re.fullmatch(rf"debug(_.+@.+)?_device{rank}_rank{rank}\.log", name), name
+    for handler in [*logger.handlers, *dist_logger.handlers, *debug_logger.handlers]:
         handler.close()
+    _check_visualizer_rank_zero_only(rank, tmp_dir)
+
+
+def _check_visualizer_rank_zero_only(rank: int, tmp_dir: str) -> None:
+    """The Visualizer's master_only methods, checked in the same spawned pair (spawns cost)."""
+    from piston.visualization import Visualizer
+
+    save_dir = os.path.join(tmp_dir, f"vis_rank{rank}")
+    vis = Visualizer.get_instance(
+        "dist", vis_backends={"type": "LocalVisBackend"}, save_dir=save_dir
+    )
+    vis.dataset_meta = {"classes": ["a"]}
+    assert vis.dataset_meta == ({"classes": ["a"]} if rank == 0 else None)
+    vis.add_scalars({"loss": 1.0}, step=1)
+    vis.add_scalar("acc", 2.0)
+    vis.close()
 
 
 @pytest.mark.distributed
-def test_logger_is_rank_aware(tmp_path) -> None:
+def test_logger_and_visualizer_are_rank_aware(tmp_path) -> None:
     run_in_processes(_check_rank_aware_logging, 2, str(tmp_path))
     assert "info from 0" in (tmp_path / "plain.log").read_text()
     assert "from 1" not in (tmp_path / "plain.log").read_text()
     per_rank = sorted(p.name for p in tmp_path.glob("dist_*.log"))
     assert len(per_rank) == 2
     assert "rank 1 writes" in next(tmp_path.glob("dist_*_rank1.log")).read_text()
+    assert "debug 1" in next(tmp_path.glob("debug_*_rank1.log")).read_text()
+    assert not (tmp_path / "debug.log").exists()
+    scalars = tmp_path / "vis_rank0" / "vis_data" / "scalars.json"
+    assert scalars.read_text().splitlines() == [
+        '{"loss": 1.0, "step": 1}',
+        '{"acc": 2.0, "step": 0}',
+    ]
+    assert not (tmp_path / "vis_rank1").exists()

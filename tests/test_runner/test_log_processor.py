@@ -364,17 +364,17 @@ def _meter(samples, iter_time, data_time, iters):
     return meter
 
 
-def test_throughput_fields_are_opt_in_and_appended(hub, tmp_path):
+def test_throughput_fields_are_on_by_default_and_can_be_turned_off(hub, tmp_path):
     log_file = tmp_path / "run.log"
     logger = MMLogger.get_instance("lp_throughput", log_file=str(log_file))
     hub.update_scalar("train/loss", 1.0)
     hub.update_info("throughput_meter", _meter(32, 0.1, 0.01, 10), resumed=False)
     runner = _runner(hub, epoch=0, max_epochs=5, train_len=100, logger=logger)
-    _, plain = LogProcessor().get_log_after_iter(runner, 9, "train")
+    _, plain = LogProcessor(log_throughput=False).get_log_after_iter(runner, 9, "train")
     assert plain.endswith("loss: 1.0000")
     hub.get_info("throughput_meter").add(32, 0.1, 0.01)
-    tag, line = LogProcessor(log_throughput=True).get_log_after_iter(runner, 10, "train")
-    assert line.endswith("loss: 1.0000  throughput: 320.0 samples/s  data_wait: 10.0%")
+    tag, line = LogProcessor().get_log_after_iter(runner, 10, "train")
+    assert line.endswith("loss: 1.0000  throughput: 320.0000  data_wait: 0.1000")
     assert "throughput" not in tag  # records keep the spec's keys
     assert "WARNING" not in log_file.read_text()
 

@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 import pytest
-from _dist import run_in_processes
 
 from piston.registry import VISUALIZERS
 from piston.visualization import BaseVisBackend, LocalVisBackend, Visualizer
@@ -149,23 +148,8 @@ def test_reset_closes_backends() -> None:
     assert backend.calls == [("close",)]
 
 
-def _check_rank_zero_only(rank: int, world_size: int, tmp_dir: str) -> None:
-    save_dir = os.path.join(tmp_dir, f"rank{rank}")
-    vis = Visualizer.get_instance(
-        "dist", vis_backends={"type": "LocalVisBackend"}, save_dir=save_dir
-    )
-    vis.dataset_meta = {"classes": ["a"]}
-    assert vis.dataset_meta == ({"classes": ["a"]} if rank == 0 else None)
-    vis.add_scalars({"loss": 1.0}, step=1)
-    vis.add_scalar("acc", 2.0)
-    vis.close()
-
-
-@pytest.mark.distributed
-def test_visualizer_writes_on_rank_zero_only(tmp_path) -> None:
-    run_in_processes(_check_rank_zero_only, 2, str(tmp_path))
-    assert len((tmp_path / "rank0" / "vis_data" / "scalars.json").read_text().splitlines()) == 2
-    assert not (tmp_path / "rank1").exists()
+# Rank-0-only writing in two real processes is checked together with the logger's rank
+# awareness (one spawned pair): tests/test_logging/test_logger.py.
 
 
 def test_child_registry_backend_needing_save_dir_is_skipped(tmp_path) -> None:

@@ -116,9 +116,10 @@ class DefaultOptimWrapperConstructor:
             optimizer_cfg[first_arg_name] = model.parameters()
         else:
             params: list[dict] = []
-            matched: set[str] = set()
-            self.add_params(params, model, _matched_keys=matched)
-            self._check_custom_keys(model, matched)
+            # MMEngine's call signature: subclasses (mmdet, mmpretrain, user constructors)
+            # override ``add_params(params, module, prefix='', is_dcn_module=None)``.
+            self.add_params(params, model)
+            self._check_custom_keys(model)
             optimizer_cfg[first_arg_name] = params
         optimizer = OPTIMIZERS.build(optimizer_cfg)
         return OPTIM_WRAPPERS.build(optim_wrapper_cfg, default_args={"optimizer": optimizer})
@@ -140,9 +141,17 @@ class DefaultOptimWrapperConstructor:
             )
         return next(iter(inspect.signature(optimizer_cls).parameters))
 
-    def _check_custom_keys(self, model: nn.Module, matched: set[str]) -> None:
+    def _check_custom_keys(self, model: nn.Module) -> None:
         custom_keys = self.paramwise_cfg.get("custom_keys", {})
-        unmatched = [key for key in custom_keys if key not in matched]
+        if not custom_keys:
+            return
+        # Same names as add_params matches against: ``<module prefix>.<param name>``.
+        names = [
+            f"{prefix}.{name}"
+            for prefix, module in model.named_modules(remove_duplicate=False)
+            for name, _ in module.named_parameters(recurse=False)
+        ]
+        unmatched = [key for key in custom_keys if not any(key in name for name in names)]
         if not unmatched:
             return
         names = [name for name, _ in model.named_parameters()][:5]
@@ -163,7 +172,6 @@ class DefaultOptimWrapperConstructor:
         module: nn.Module,
         prefix: str = "",
         is_dcn_module: bool | None = None,
-        _matched_keys: set[str] | None = None,
     ) -> None:
         """Append one param group per parameter of ``module`` (recursively) to ``params``.
 
@@ -184,8 +192,6 @@ class DefaultOptimWrapperConstructor:
         for name, param in module.named_parameters(recurse=False):
             full_name = f"{prefix}.{name}" if prefix else name
             key = next((k for k in sorted_keys if k in f"{prefix}.{name}"), None)
-            if key is not None and _matched_keys is not None:
-                _matched_keys.add(key)
             if not param.requires_grad:
                 print_log(
                     f"{full_name} is skipped since its requires_grad={param.requires_grad}",
@@ -229,7 +235,6 @@ class DefaultOptimWrapperConstructor:
                 child,
                 prefix=child_prefix,
                 is_dcn_module=child_is_dcn,
-                _matched_keys=_matched_keys,
             )
 
     def _apply_custom_key(self, param_group: dict, options: dict) -> None:
