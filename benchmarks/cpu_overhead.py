@@ -124,7 +124,9 @@ def main() -> None:
             plain.append(a)
             runner.append(b)
             ratios.append(b / a)
-            print(f"round {r}: plain {a * 1e6:8.1f} us/iter  piston {b * 1e6:8.1f} us/iter  ratio {b / a:.3f}")
+            print(
+                f"round {r}: plain {a * 1e6:8.1f} us/iter  piston {b * 1e6:8.1f} us/iter  ratio {b / a:.3f}"
+            )
     result = dict(
         plain_us_per_iter=statistics.median(plain) * 1e6,
         piston_us_per_iter=statistics.median(runner) * 1e6,

@@ -44,7 +44,9 @@ class FakeCIFAR(Dataset):
         from PIL import Image
 
         rng = np.random.default_rng(0)
-        self.images = [Image.fromarray(a) for a in rng.integers(0, 256, (size, 32, 32, 3), dtype=np.uint8)]
+        self.images = [
+            Image.fromarray(a) for a in rng.integers(0, 256, (size, 32, 32, 3), dtype=np.uint8)
+        ]
         self.labels = [int(x) for x in rng.integers(0, 10, size)]
         self.transform = transform
 
@@ -74,7 +76,9 @@ class TensorBatches(Dataset):
 def seed_transform() -> Any:
     import torchvision.transforms as T
 
-    return T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(**NORM)])
+    return T.Compose(
+        [T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(**NORM)]
+    )
 
 
 def resnet50() -> torch.nn.Module:
@@ -159,7 +163,14 @@ def _piston_parts():
     return MMResNet50, Clock
 
 
-def piston_loop(train_dataloader: Any, batch_size: int, iters: int, warmup: int, work_dir: str, fast: bool = False) -> float:
+def piston_loop(
+    train_dataloader: Any,
+    batch_size: int,
+    iters: int,
+    warmup: int,
+    work_dir: str,
+    fast: bool = False,
+) -> float:
     from piston.runner import Runner
 
     model_cls, clock_cls = _piston_parts()
@@ -192,7 +203,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="A/B alternations per case")
     parser.add_argument("--out", default="gpu_results.json")
     parser.add_argument("--size", type=int, default=10_000, help="synthetic dataset size")
-    parser.add_argument("--device", default="cuda", help="'cpu' only for a smoke test of the script")
+    parser.add_argument(
+        "--device", default="cuda", help="'cpu' only for a smoke test of the script"
+    )
     args = parser.parse_args()
     global DEVICE
     DEVICE = args.device
@@ -201,8 +214,12 @@ def main() -> None:
     logging.disable(logging.INFO)
     torch.backends.cudnn.benchmark = True
     results: dict[str, Any] = dict(
-        device=torch.cuda.get_device_name(0) if DEVICE == "cuda" else "cpu", torch=torch.__version__, python=platform.python_version(),
-        iters=args.iters, warmup=args.warmup, cases={},
+        device=torch.cuda.get_device_name(0) if DEVICE == "cuda" else "cpu",
+        torch=torch.__version__,
+        python=platform.python_version(),
+        iters=args.iters,
+        warmup=args.warmup,
+        cases={},
     )
     seed_data = FakeCIFAR(args.size, seed_transform())
     tensor_data = TensorBatches(args.size)
@@ -213,9 +230,14 @@ def main() -> None:
         for r in range(args.rounds):
             plain.append(plain_fn())
             piston.append(piston_fn(os.path.join(tmp, f"{name}{r}")))
-            print(f"{name} round {r}: plain {plain[-1]:8.1f} img/s  piston {piston[-1]:8.1f} img/s", flush=True)
+            print(
+                f"{name} round {r}: plain {plain[-1]:8.1f} img/s  piston {piston[-1]:8.1f} img/s",
+                flush=True,
+            )
         p, q = float(np.median(plain)), float(np.median(piston))
-        results["cases"][name] = dict(plain_img_s=p, piston_img_s=q, ratio=q / p, plain_all=plain, piston_all=piston)
+        results["cases"][name] = dict(
+            plain_img_s=p, piston_img_s=q, ratio=q / p, plain_all=plain, piston_all=piston
+        )
         print(f"{name}: ratio piston/plain = {q / p:.3f}", flush=True)
 
     seed_loader = DataLoader(seed_data, batch_size=32, shuffle=True, num_workers=0)
@@ -231,12 +253,22 @@ def main() -> None:
         lambda wd: piston_loop(tensor_loader, 32, args.iters, args.warmup, wd),
     )
     fast_plain_loader = DataLoader(
-        seed_data, batch_size=256, shuffle=True, num_workers=4, pin_memory=True,
-        persistent_workers=True, prefetch_factor=4, drop_last=True,
+        seed_data,
+        batch_size=256,
+        shuffle=True,
+        num_workers=4,
+        pin_memory=True,
+        persistent_workers=True,
+        prefetch_factor=4,
+        drop_last=True,
     )
     fast_cfg = dict(
-        batch_size=256, num_workers=4, drop_last=True, dataset=seed_data,
-        sampler=dict(type="InfiniteSampler", shuffle=True), collate_fn=dict(type="default_collate"),
+        batch_size=256,
+        num_workers=4,
+        drop_last=True,
+        dataset=seed_data,
+        sampler=dict(type="InfiniteSampler", shuffle=True),
+        collate_fn=dict(type="default_collate"),
     )
     fast_iters = max(args.iters // 2, 1)
     case(

@@ -16,8 +16,7 @@ import subprocess
 import sys
 
 SNIPPET = (
-    "import time, torch; t = time.perf_counter(); import {module}; "
-    "print(time.perf_counter() - t)"
+    "import time, torch; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 )
 OPTIONAL = ("tensorboard", "torchvision", "matplotlib", "cv2", "yapf", "mlflow", "wandb")
 
@@ -25,7 +24,9 @@ OPTIONAL = ("tensorboard", "torchvision", "matplotlib", "cv2", "yapf", "mlflow",
 def sample(module: str) -> float:
     out = subprocess.run(
         [sys.executable, "-c", SNIPPET.format(module=module)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -45,13 +46,20 @@ def main() -> None:
     result = {}
     for module in ("piston", "piston.runner"):
         times = [sample(module) for _ in range(args.repeat)]
-        result[module] = dict(median_s=statistics.median(times), samples=times,
-                              optional_packages_imported=optional_imports(module))
-        print(f"import {module:<14} adds {statistics.median(times):.3f} s over import torch "
-              f"(median of {args.repeat}); optional packages imported: "
-              f"{result[module]['optional_packages_imported'] or 'none'}")
-    print(f"target: import piston.runner adds <= 0.15 s -> "
-          f"{'met' if result['piston.runner']['median_s'] <= 0.15 else 'missed'}")
+        result[module] = dict(
+            median_s=statistics.median(times),
+            samples=times,
+            optional_packages_imported=optional_imports(module),
+        )
+        print(
+            f"import {module:<14} adds {statistics.median(times):.3f} s over import torch "
+            f"(median of {args.repeat}); optional packages imported: "
+            f"{result[module]['optional_packages_imported'] or 'none'}"
+        )
+    print(
+        f"target: import piston.runner adds <= 0.15 s -> "
+        f"{'met' if result['piston.runner']['median_s'] <= 0.15 else 'missed'}"
+    )
     if args.json:
         with open(args.json, "w") as fobj:
             json.dump(result, fobj, indent=2)

@@ -64,11 +64,15 @@ for imgs, labels in DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
 def run_child(code: str, *args: str) -> float:
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
+    )
     for line in out.stdout.splitlines():
         if line.startswith("FIRST_ITER_DONE"):
             return float(line.split()[1]) - start
-    raise RuntimeError(f"child did not finish its first iteration:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    raise RuntimeError(
+        f"child did not finish its first iteration:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+    )
 
 
 def main() -> None:
@@ -89,8 +93,10 @@ def main() -> None:
         piston_s=statistics.median(piston_times),
         ratio=statistics.median(piston_times) / statistics.median(plain_times),
     )
-    print(f"median time to the end of the first iteration: plain {result['plain_s']:.2f} s, "
-          f"piston {result['piston_s']:.2f} s (ratio {result['ratio']:.2f})")
+    print(
+        f"median time to the end of the first iteration: plain {result['plain_s']:.2f} s, "
+        f"piston {result['piston_s']:.2f} s (ratio {result['ratio']:.2f})"
+    )
     if args.json:
         with open(args.json, "w") as fobj:
             json.dump(result, fobj, indent=2)

@@ -202,7 +202,7 @@ class HistoryBuffer:
         # store a function.
         self._flush()
         custom = {
-            name: (method.__module__, method.__qualname__)
+            name: (getattr(method, "__module__", ""), getattr(method, "__qualname__", name))
             for name, method in self._statistics_methods.items()
             if name not in _BUILTIN_STATISTICS
         }

@@ -31,6 +31,13 @@ def _is_pretrained(cfg: dict) -> bool:
     return kind == "Pretrained" or kind is PretrainedInit
 
 
+def _init_text(records: dict, param: nn.Parameter) -> str:
+    record = records.get(param)
+    if record is None:  # created during init_weights and never touched by an initializer
+        return "Created during `init_weights`; no initializer changed it"
+    return record["init_info"]
+
+
 class BaseModule(nn.Module, metaclass=ABCMeta):
     """Base class of piston modules: adds ``init_cfg`` and ``init_weights``.
 
@@ -59,8 +66,6 @@ class BaseModule(nn.Module, metaclass=ABCMeta):
 
     def init_weights(self) -> None:
         """Initialise parameters from ``init_cfg`` and the children's ``init_weights``."""
-        from .wrappers import is_model_wrapper  # wrappers import torch DDP; keep it lazy
-
         is_top_level = not hasattr(self, "_params_init_info")
         if is_top_level:
             records: defaultdict = defaultdict(dict)
@@ -72,6 +77,19 @@ class BaseModule(nn.Module, metaclass=ABCMeta):
                 records[param]["tmp_mean_value"] = param.data.mean().cpu()
             for sub_module in self.modules():
                 sub_module._params_init_info = records
+
+        try:
+            self._init_weights_once()
+        finally:  # also on error: no stale records may stay attached to the modules
+            if is_top_level:
+                if self._is_init:
+                    self._dump_init_info()
+                for sub_module in self.modules():
+                    if hasattr(sub_module, "_params_init_info"):
+                        del sub_module._params_init_info
+
+    def _init_weights_once(self) -> None:
+        from .wrappers import is_model_wrapper  # wrappers import torch DDP; keep it lazy
 
         module_name = self.__class__.__name__
         if self._is_init:
@@ -110,18 +128,13 @@ class BaseModule(nn.Module, metaclass=ABCMeta):
                 initialize(self, pretrained)
             self._is_init = True
 
-        if is_top_level:
-            self._dump_init_info()
-            for sub_module in self.modules():
-                if hasattr(sub_module, "_params_init_info"):
-                    del sub_module._params_init_info
-
     @master_only
     def _dump_init_info(self) -> None:
         """Write the per-parameter initialisation log to the current logger's log file(s)."""
         logger = MMLogger.get_current_instance()
+        records = self._params_init_info
         lines = [
-            f"\n{name} - {param.shape}: \n{self._params_init_info[param]['init_info']} \n"
+            f"\n{name} - {param.shape}: \n{_init_text(records, param)} \n"
             for name, param in self.named_parameters()
         ]
         file_handlers = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]

@@ -157,10 +157,10 @@ def update_init_info(module: nn.Module, init_info: str) -> None:
         )
     records = module._params_init_info
     for param in module.parameters():
-        if param not in records:  # parameter added after init_weights started
-            continue
         mean_value = param.data.mean().cpu()
-        if not torch.equal(records[param]["tmp_mean_value"], mean_value):
+        if param not in records:  # added or replaced during init_weights: created by this step
+            records[param] = {"init_info": init_info, "tmp_mean_value": mean_value}
+        elif not torch.equal(records[param]["tmp_mean_value"], mean_value):
             records[param]["init_info"] = init_info
             records[param]["tmp_mean_value"] = mean_value
 

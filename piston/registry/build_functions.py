@@ -30,11 +30,18 @@ __all__ = [
 ]
 
 
+def _is_config(cfg: Any) -> bool:
+    """Whether ``cfg`` is a ``piston.config.Config`` (or a subclass), without importing it."""
+    config_module = sys.modules.get("piston.config")
+    config_cls = getattr(config_module, "Config", None)
+    return isinstance(config_cls, type) and isinstance(cfg, config_cls)
+
+
 def _as_mapping(cfg: Any) -> Any:
     """A ``Config`` is not a Mapping itself: use the ConfigDict it wraps."""
     if isinstance(cfg, Mapping):
         return cfg
-    if type(cfg).__name__ == "Config" and type(cfg).__module__.startswith("piston.config"):
+    if _is_config(cfg):
         inner = getattr(cfg, "_cfg_dict", None)
         return inner if isinstance(inner, Mapping) else cfg.to_dict()
     return cfg

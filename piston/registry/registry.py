@@ -82,7 +82,7 @@ class Registry:
         build_func: Callable | None = None,
         parent: Registry | None = None,
         scope: str | None = None,
-        locations: list | None = None,
+        locations: list = [],  # noqa: B006  (spec'd default; copied below, never mutated)
     ) -> None:
         from .build_functions import build_from_cfg
 
@@ -159,7 +159,10 @@ class Registry:
     def infer_scope() -> str:
         """Scope from the top-level package of the module creating the registry.
 
-        Falls back to ``'piston'`` with a warning when the caller's module is unknown.
+        Falls back to ``'piston'`` with a warning when the caller is not a module that can be
+        found in ``sys.modules`` (an interactive session, ``python -c``, a notebook, code run
+        with ``exec`` under a made-up ``__name__``). A script run as ``python train.py`` gives
+        ``'__main__'``.
         """
         # frame 0: infer_scope, 1: Registry.__init__ (maybe a subclass's), 2+: the caller.
         frame = sys._getframe(1)
@@ -170,7 +173,11 @@ class Registry:
         ):
             frame = frame.f_back  # type: ignore[assignment]
         module_name = frame.f_globals.get("__name__") if frame is not None else None
-        if not module_name:
+        module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+        if module_name == "__main__" and not getattr(module, "__file__", None):
+            # Interactive session, `python -c` or a notebook: there is no package to name.
+            module = None
+        if module is None or not module_name:
             log(
                 'set scope as "piston" when scope can not be inferred. You can silence this '
                 'warning by passing a "scope" argument to Registry like '

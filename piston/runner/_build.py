@@ -14,7 +14,13 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
+from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop
+
 __all__ = [
+    "check_runner_args",
+    "build_eval_loop",
+    "build_train_loop",
+    "check_group",
     "build_dataloader",
     "build_evaluator",
     "build_log_processor",
@@ -455,3 +461,90 @@ def scale_lr(
     for wrapper in wrappers:
         for group in wrapper.optimizer.param_groups:
             group["lr"] = group["lr"] * ratio
+
+
+def check_group(names: tuple[str, str, str], values: tuple[Any, Any, Any]) -> None:
+    given = [v is not None for v in values]
+    if any(given) and not all(given):
+        missing = [n for n, g in zip(names, given) if not g]
+        present = [n for n, g in zip(names, given) if g]
+        raise ValueError(
+            f"{', '.join(names)} should be either all None or not None, but got "
+            f"{', '.join(f'{n}={v!r}' for n, v in zip(names, values) if v is None)} while "
+            f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} set. Provide "
+            f"{', '.join(missing)} too, or remove {', '.join(present)}."
+        )
+
+
+def check_runner_args(
+    train_dataloader: Any,
+    train_cfg: Any,
+    optim_wrapper: Any,
+    param_scheduler: Any,
+    val_dataloader: Any,
+    val_cfg: Any,
+    val_evaluator: Any,
+    test_dataloader: Any,
+    test_cfg: Any,
+    test_evaluator: Any,
+) -> None:
+    """The Runner constructor's consistency checks (runner.md §1)."""
+    check_group(
+        ("train_dataloader", "train_cfg", "optim_wrapper"),
+        (train_dataloader, train_cfg, optim_wrapper),
+    )
+    check_group(
+        ("val_dataloader", "val_cfg", "val_evaluator"), (val_dataloader, val_cfg, val_evaluator)
+    )
+    check_group(
+        ("test_dataloader", "test_cfg", "test_evaluator"),
+        (test_dataloader, test_cfg, test_evaluator),
+    )
+    if param_scheduler is not None and optim_wrapper is None:
+        raise ValueError(
+            "param_scheduler should be None when optim_wrapper is None, but got "
+            f"{param_scheduler}. Configure an optim_wrapper or drop the scheduler."
+        )
+    check_param_scheduler_cfg(param_scheduler)
+
+
+def build_train_loop(runner: Any, loop: Any) -> Any:
+    """A train loop from a loop object or config (``type=...`` or ``by_epoch=...``)."""
+    if isinstance(loop, BaseLoop):
+        return loop
+    if not isinstance(loop, dict):
+        raise TypeError(f"train_loop should be a Loop object or dict, but got {loop}")
+    cfg = copy.deepcopy(loop)
+    if "type" in cfg and "by_epoch" in cfg:
+        raise RuntimeError(
+            "Only one of `type` or `by_epoch` can exist in `loop_cfg`; remove one of them "
+            f"from train_cfg={loop}."
+        )
+    if "type" in cfg:
+        from piston.registry import LOOPS
+
+        return LOOPS.build(
+            cfg, default_args={"runner": runner, "dataloader": runner._train_dataloader}
+        )
+    if "by_epoch" not in cfg:
+        raise KeyError(f"train_cfg={loop} needs `type` (e.g. 'EpochBasedTrainLoop') or `by_epoch`.")
+    loop_cls = EpochBasedTrainLoop if cfg.pop("by_epoch") else IterBasedTrainLoop
+    return loop_cls(**cfg, runner=runner, dataloader=runner._train_dataloader)
+
+
+def build_eval_loop(runner: Any, loop: Any, default: type, dataloader: Any, evaluator: Any) -> Any:
+    """A val/test loop from a loop object or config; ``default`` when there is no ``type``."""
+    if isinstance(loop, BaseLoop):
+        return loop
+    if not isinstance(loop, dict):
+        raise TypeError(
+            f"{default.__name__} config should be a Loop object or dict, but got {loop}"
+        )
+    cfg = copy.deepcopy(loop)
+    if "type" in cfg:
+        from piston.registry import LOOPS
+
+        return LOOPS.build(
+            cfg, default_args={"runner": runner, "dataloader": dataloader, "evaluator": evaluator}
+        )
+    return default(**cfg, runner=runner, dataloader=dataloader, evaluator=evaluator)

@@ -208,7 +208,15 @@ def resume_runner(
     loop._epoch = meta["epoch"]
     loop._iter = meta["iter"]
     if hasattr(loop, "_resume_train_state"):
-        loop._resume_train_state = checkpoint.get("train_state")
+        train_state = checkpoint.get("train_state")
+        if (
+            train_state is not None
+            and runner.world_size > 1
+            and runner._randomness_cfg.get("diff_rank_seed", False)
+        ):
+            # The checkpoint holds rank 0's RNG streams; ranks seeded differently keep theirs.
+            train_state = {k: v for k, v in train_state.items() if k not in ("rng", "epoch_rng")}
+        loop._resume_train_state = train_state
 
     cfg_text = meta.get("cfg")
     previous_gpu_ids = _gpu_ids_from_cfg(cfg_text)

@@ -101,8 +101,10 @@ def make_data_iterator(dataloader: Any, skip_batches: int, train_state: dict | N
     from piston.logging import print_log
 
     sampler = sampler_of(dataloader)
+    rng = train_state.get("rng")
     if skip_batches <= 0:
-        restore_rng_state(train_state["rng"])
+        if rng is not None:
+            restore_rng_state(rng)
         return iter(dataloader)
     epoch_rng = train_state.get("epoch_rng")
     if epoch_rng is not None:
@@ -127,5 +129,6 @@ def make_data_iterator(dataloader: Any, skip_batches: int, train_state: dict | N
             )
             for _ in range(skip_batches):
                 next(iterator)
-    restore_rng_state(train_state["rng"])
+    if rng is not None:
+        restore_rng_state(rng)
     return iterator

@@ -184,7 +184,7 @@ class EpochBasedTrainLoop(_TrainLoopMixin, BaseLoop):
         skip = min(max(self._iter - self._epoch * length, 0), length)
         if state.get("data_epoch") != self._epoch:
             state = {k: v for k, v in state.items() if k != "epoch_rng"}
-        self._pass_rng = state.get("epoch_rng") if skip else state["rng"]
+        self._pass_rng = state.get("epoch_rng") if skip else state.get("rng")
         return make_data_iterator(self.dataloader, skip, state), skip
 
     def run_epoch(self) -> None:
@@ -229,7 +229,7 @@ class _InfiniteDataloaderIterator:
             self.pass_rng = capture_rng_state()
             self._iterator = iter(self._dataloader)
         else:
-            self.pass_rng = train_state.get("epoch_rng") if skip else train_state["rng"]
+            self.pass_rng = train_state.get("epoch_rng") if skip else train_state.get("rng")
             self._iterator = make_data_iterator(self._dataloader, skip, train_state)
         self._batches = skip
 

@@ -21,34 +21,54 @@ from piston.registry import RUNNERS
 from . import _build
 from ._checkpointing import load_runner_checkpoint, resume_runner, save_runner_checkpoint
 from ._env import broadcast_timestamp, env_banner, setup_env
+from ._hooks import (
+    build_hook,
+    default_hook_configs,
+    hooks_info,
+    insert_hook,
+    stage_hook_lists,
+)
+from ._model_setup import apply_model_transforms, init_model_weights, maybe_compile, unwrap
 from .checkpoint import find_latest_checkpoint
-from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
-from .priority import Priority, get_priority
+from .loops import BaseLoop, TestLoop, ValLoop
+from .priority import Priority
 from .utils import set_random_seed
 
 __all__ = ["Runner"]
 
-_DEFAULT_HOOKS = (
-    ("runtime_info", {"type": "RuntimeInfoHook"}),
-    ("timer", {"type": "IterTimerHook"}),
-    ("sampler_seed", {"type": "DistSamplerSeedHook"}),
-    ("logger", {"type": "LoggerHook"}),
-    ("param_scheduler", {"type": "ParamSchedulerHook"}),
-    ("checkpoint", {"type": "CheckpointHook", "interval": 1}),
-)
 
-
-def _check_group(names: tuple[str, str, str], values: tuple[Any, Any, Any]) -> None:
-    given = [v is not None for v in values]
-    if any(given) and not all(given):
-        missing = [n for n, g in zip(names, given) if not g]
-        present = [n for n, g in zip(names, given) if g]
-        raise ValueError(
-            f"{', '.join(names)} should be either all None or not None, but got "
-            f"{', '.join(f'{n}={v!r}' for n, v in zip(names, values) if v is None)} while "
-            f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} set. Provide "
-            f"{', '.join(missing)} too, or remove {', '.join(present)}."
+# Constructor arguments ``from_cfg`` reads from a config, with the defaults it uses.
+_CFG_ARGS = (
+    *(
+        (name, None)
+        for name in (
+            "train_dataloader",
+            "val_dataloader",
+            "test_dataloader",
+            "train_cfg",
+            "val_cfg",
+            "test_cfg",
+            "auto_scale_lr",
+            "optim_wrapper",
+            "param_scheduler",
+            "val_evaluator",
+            "test_evaluator",
+            "default_hooks",
+            "custom_hooks",
+            "data_preprocessor",
+            "load_from",
+            "log_processor",
+            "visualizer",
+            "experiment_name",
         )
+    ),
+    ("resume", False),
+    ("launcher", "none"),
+    ("env_cfg", {"dist_cfg": {"backend": "nccl"}}),
+    ("log_level", "INFO"),
+    ("default_scope", "piston"),
+    ("randomness", {"seed": None}),
+)
 
 
 @RUNNERS.register_module()
@@ -113,23 +133,18 @@ class Runner:
                 f"cfg should be a dict, ConfigDict, Config or None, but got {type(cfg)}"
             )
 
-        _check_group(
-            ("train_dataloader", "train_cfg", "optim_wrapper"),
-            (train_dataloader, train_cfg, optim_wrapper),
+        _build.check_runner_args(
+            train_dataloader,
+            train_cfg,
+            optim_wrapper,
+            param_scheduler,
+            val_dataloader,
+            val_cfg,
+            val_evaluator,
+            test_dataloader,
+            test_cfg,
+            test_evaluator,
         )
-        _check_group(
-            ("val_dataloader", "val_cfg", "val_evaluator"), (val_dataloader, val_cfg, val_evaluator)
-        )
-        _check_group(
-            ("test_dataloader", "test_cfg", "test_evaluator"),
-            (test_dataloader, test_cfg, test_evaluator),
-        )
-        if param_scheduler is not None and optim_wrapper is None:
-            raise ValueError(
-                "param_scheduler should be None when optim_wrapper is None, but got "
-                f"{param_scheduler}. Configure an optim_wrapper or drop the scheduler."
-            )
-        _build.check_param_scheduler_cfg(param_scheduler)
 
         self._train_dataloader = train_dataloader
         self._train_loop: BaseLoop | dict | None = train_cfg
@@ -233,35 +248,8 @@ class Runner:
             from ._fast import apply_fast_cfg
 
             apply_fast_cfg(cfg)
-        return cls(
-            model=cfg["model"],
-            work_dir=cfg["work_dir"],
-            train_dataloader=cfg.get("train_dataloader"),
-            val_dataloader=cfg.get("val_dataloader"),
-            test_dataloader=cfg.get("test_dataloader"),
-            train_cfg=cfg.get("train_cfg"),
-            val_cfg=cfg.get("val_cfg"),
-            test_cfg=cfg.get("test_cfg"),
-            auto_scale_lr=cfg.get("auto_scale_lr"),
-            optim_wrapper=cfg.get("optim_wrapper"),
-            param_scheduler=cfg.get("param_scheduler"),
-            val_evaluator=cfg.get("val_evaluator"),
-            test_evaluator=cfg.get("test_evaluator"),
-            default_hooks=cfg.get("default_hooks"),
-            custom_hooks=cfg.get("custom_hooks"),
-            data_preprocessor=cfg.get("data_preprocessor"),
-            load_from=cfg.get("load_from"),
-            resume=cfg.get("resume", False),
-            launcher=cfg.get("launcher", "none"),
-            env_cfg=cfg.get("env_cfg", {"dist_cfg": {"backend": "nccl"}}),
-            log_processor=cfg.get("log_processor"),
-            log_level=cfg.get("log_level", "INFO"),
-            visualizer=cfg.get("visualizer"),
-            default_scope=cfg.get("default_scope", "piston"),
-            randomness=cfg.get("randomness", {"seed": None}),
-            experiment_name=cfg.get("experiment_name"),
-            cfg=cfg,
-        )
+        kwargs = {name: copy.deepcopy(cfg.get(name, default)) for name, default in _CFG_ARGS}
+        return cls(model=cfg["model"], work_dir=cfg["work_dir"], **kwargs, cfg=cfg)
 
     def setup_env(self, env_cfg: dict) -> None:
         """cuDNN/multiprocessing settings, process group, rank info and shared timestamp."""
@@ -281,53 +269,18 @@ class Runner:
         )
 
     # ------------------------------------------------------------------ properties
-    @property
-    def experiment_name(self) -> str:
-        return self._experiment_name
-
-    @property
-    def model_name(self) -> str:
-        return self._model_name
-
-    @property
-    def work_dir(self) -> str:
-        return self._work_dir
-
-    @property
-    def log_dir(self) -> str:
-        return self._log_dir
-
-    @property
-    def timestamp(self) -> str:
-        return self._timestamp
-
-    @property
-    def launcher(self) -> str:
-        return self._launcher
-
-    @property
-    def distributed(self) -> bool:
-        return self._distributed
-
-    @property
-    def rank(self) -> int:
-        return self._rank
-
-    @property
-    def world_size(self) -> int:
-        return self._world_size
-
-    @property
-    def seed(self) -> int:
-        return self._seed
-
-    @property
-    def deterministic(self) -> bool:
-        return self._deterministic
-
-    @property
-    def hooks(self) -> list:
-        return self._hooks
+    experiment_name = property(lambda self: self._experiment_name)
+    model_name = property(lambda self: self._model_name)
+    work_dir = property(lambda self: self._work_dir)
+    log_dir = property(lambda self: self._log_dir)
+    timestamp = property(lambda self: self._timestamp)
+    launcher = property(lambda self: self._launcher)
+    distributed = property(lambda self: self._distributed)
+    rank = property(lambda self: self._rank)
+    world_size = property(lambda self: self._world_size)
+    seed = property(lambda self: self._seed)
+    deterministic = property(lambda self: self._deterministic)
+    hooks = property(lambda self: self._hooks)
 
     @property
     def train_loop(self) -> Any:
@@ -495,75 +448,25 @@ class Runner:
         return _build.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
 
     def build_train_loop(self, loop: BaseLoop | dict) -> BaseLoop:
-        if isinstance(loop, BaseLoop):
-            return loop
-        if not isinstance(loop, dict):
-            raise TypeError(f"train_loop should be a Loop object or dict, but got {loop}")
-        cfg = copy.deepcopy(loop)
-        if "type" in cfg and "by_epoch" in cfg:
-            raise RuntimeError(
-                "Only one of `type` or `by_epoch` can exist in `loop_cfg`; remove one of them "
-                f"from train_cfg={loop}."
-            )
-        if "type" in cfg:
-            from piston.registry import LOOPS
-
-            return LOOPS.build(
-                cfg, default_args={"runner": self, "dataloader": self._train_dataloader}
-            )
-        if "by_epoch" not in cfg:
-            raise KeyError(
-                f"train_cfg={loop} needs `type` (e.g. 'EpochBasedTrainLoop') or `by_epoch`."
-            )
-        loop_cls = EpochBasedTrainLoop if cfg.pop("by_epoch") else IterBasedTrainLoop
-        return loop_cls(**cfg, runner=self, dataloader=self._train_dataloader)
-
-    def _build_eval_loop(
-        self, loop: Any, default: type, dataloader: Any, evaluator: Any
-    ) -> BaseLoop:
-        if isinstance(loop, BaseLoop):
-            return loop
-        if not isinstance(loop, dict):
-            raise TypeError(
-                f"{default.__name__} config should be a Loop object or dict, but got {loop}"
-            )
-        cfg = copy.deepcopy(loop)
-        if "type" in cfg:
-            from piston.registry import LOOPS
-
-            return LOOPS.build(
-                cfg, default_args={"runner": self, "dataloader": dataloader, "evaluator": evaluator}
-            )
-        return default(**cfg, runner=self, dataloader=dataloader, evaluator=evaluator)
+        return _build.build_train_loop(self, loop)
 
     def build_val_loop(self, loop: BaseLoop | dict) -> BaseLoop:
-        return self._build_eval_loop(loop, ValLoop, self._val_dataloader, self._val_evaluator)
+        return _build.build_eval_loop(
+            self, loop, ValLoop, self._val_dataloader, self._val_evaluator
+        )
 
     def build_test_loop(self, loop: BaseLoop | dict) -> BaseLoop:
-        return self._build_eval_loop(loop, TestLoop, self._test_dataloader, self._test_evaluator)
+        return _build.build_eval_loop(
+            self, loop, TestLoop, self._test_dataloader, self._test_evaluator
+        )
 
     def build_log_processor(self, log_processor: Any) -> Any:
         return _build.build_log_processor(log_processor)
 
     # ------------------------------------------------------------------ run
-    def _unwrapped_model(self) -> nn.Module:
-        from piston.model import is_model_wrapper
-
-        return self.model.module if is_model_wrapper(self.model) else self.model
-
-    def _init_model_weights(self) -> None:
-        model = self._unwrapped_model()
-        if hasattr(model, "init_weights"):
-            model.init_weights()
-            from piston.dist import broadcast, is_distributed
-
-            if is_distributed():
-                for param in model.state_dict().values():
-                    broadcast(param)
-
     def train(self) -> nn.Module:
         """Train the model and return it (``runner.md`` §1 ``train()``)."""
-        model = self._unwrapped_model()
+        model = unwrap(self.model)
         if not hasattr(model, "train_step"):
             raise AssertionError(
                 "If you want to train your model, please make sure your model has implemented "
@@ -588,48 +491,16 @@ class Runner:
         if self._val_loop is not None:
             self._val_loop = self.build_val_loop(self._val_loop)
         self.call_hook("before_run")
-        self._init_model_weights()
-        self._apply_model_transforms()
+        init_model_weights(self.model)
+        apply_model_transforms(self)
         self.load_or_resume()
         self.optim_wrapper.initialize_count_status(
             self.model, self._train_loop.iter, self._train_loop.max_iters
         )
-        self._maybe_compile()
+        maybe_compile(self)
         model = self.train_loop.run()
         self.call_hook("after_run")
         return model
-
-    def _apply_model_transforms(self) -> None:
-        checkpointing = self.cfg.get("activation_checkpointing")
-        if checkpointing is not None:
-            from .activation_checkpointing import turn_on_activation_checkpointing
-
-            turn_on_activation_checkpointing(self._unwrapped_model(), checkpointing)
-            self.logger.info(f"Activation checkpointing was enabled for {checkpointing}.")
-        if self.cfg.get("efficient_conv_bn_eval") is not None:
-            self.logger.warning(
-                "efficient_conv_bn_eval is not supported by piston yet; the model is used as is."
-            )
-        if self.cfg.get("fast"):
-            from ._fast import apply_fast_model
-
-            apply_fast_model(self)
-
-    def _maybe_compile(self) -> None:
-        compile_cfg = self.cfg.get("compile", False)
-        if not compile_cfg:
-            return
-        import torch
-
-        kwargs = {} if compile_cfg is True else dict(compile_cfg)
-        if kwargs.pop("disable", False):
-            return
-        target = kwargs.pop("target", "train_step")
-        func = getattr(self.model, target)
-        setattr(self.model, target, torch.compile(func, **kwargs))
-        self.logger.info(
-            f'Model has been "compiled" ({target}). The first few iterations will be slow.'
-        )
 
     def val(self) -> dict:
         """Run validation once and return the metrics."""
@@ -674,58 +545,17 @@ class Runner:
                 raise TypeError(f"{err} in {hook}") from err
 
     def _rebuild_stage_hooks(self) -> None:
-        from piston.hooks import Hook
-
-        stage_hooks: dict[str, list] = {stage: [] for stage in Hook.stages}
-        for hook in self._hooks:
-            triggered = set(hook.get_triggered_stages()) | set(vars(hook)) & set(Hook.stages)
-            for stage in stage_hooks:
-                if stage in triggered:
-                    stage_hooks[stage].append(hook)
-        self._stage_hooks = stage_hooks
+        self._stage_hooks = stage_hook_lists(self._hooks)
 
     def register_hook(self, hook: Any, priority: int | str | Priority | None = None) -> None:
         """Insert ``hook`` after the last registered hook whose priority is not lower."""
-        from piston.hooks import Hook
-        from piston.registry import HOOKS
-
-        if not isinstance(hook, (Hook, dict)):
-            raise TypeError(f"hook should be an instance of Hook or dict, but got {hook}")
-        hook_priority = None
-        if isinstance(hook, dict):
-            hook = dict(hook)
-            hook_priority = hook.pop("priority", None)
-            hook_obj = HOOKS.build(hook)
-        else:
-            hook_obj = hook
-        if priority is not None:
-            hook_priority = priority
-        if hook_priority is not None:
-            hook_obj.priority = hook_priority
-        value = get_priority(hook_obj.priority)
-        index = len(self._hooks)
-        while index > 0 and get_priority(self._hooks[index - 1].priority) > value:
-            index -= 1
-        self._hooks.insert(index, hook_obj)
+        insert_hook(self._hooks, build_hook(hook, priority))
         self._rebuild_stage_hooks()
 
     def register_default_hooks(self, hooks: dict | None = None) -> None:
         """Register the six default hooks, updated by ``hooks`` (``hooks.md`` §2)."""
-        default_hooks: dict[str, Any] = {name: dict(cfg) for name, cfg in _DEFAULT_HOOKS}
-        if hooks is not None:
-            for name, hook in hooks.items():
-                if name in default_hooks and hook is None:
-                    default_hooks[name] = None
-                    continue
-                if hook is None:
-                    raise AssertionError(
-                        f"{name} should not be None: only the default hooks "
-                        f"{[n for n, _ in _DEFAULT_HOOKS]} can be removed with None."
-                    )
-                default_hooks[name] = hook
-        for hook in default_hooks.values():
-            if hook is not None:
-                self.register_hook(hook)
+        for hook in default_hook_configs(hooks):
+            self.register_hook(hook)
 
     def register_custom_hooks(self, hooks: list) -> None:
         for hook in hooks:
@@ -740,22 +570,7 @@ class Runner:
 
     def get_hooks_info(self) -> str:
         """The per-stage hook table logged at start-up."""
-        from piston.hooks import Hook
-
-        stage_infos: dict[str, list[str]] = {stage: [] for stage in Hook.stages}
-        for hook in self._hooks:
-            try:
-                priority: Any = Priority(get_priority(hook.priority)).name
-            except ValueError:
-                priority = hook.priority
-            info = f"({priority:<12}) {hook.__class__.__name__:<35}"
-            for stage in hook.get_triggered_stages():
-                stage_infos.setdefault(stage, []).append(info)
-        blocks = []
-        for stage, infos in stage_infos.items():
-            if infos:
-                blocks.append(f"{stage}:\n" + "\n".join(infos) + "\n -------------------- ")
-        return "\n".join(blocks)
+        return hooks_info(self._hooks)
 
     # ------------------------------------------------------------------ checkpoints
     def load_or_resume(self) -> None:

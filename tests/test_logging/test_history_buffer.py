@@ -165,3 +165,16 @@ def test_pending_queue_is_bounded(monkeypatch) -> None:
         buf.update(torch.tensor(float(i)))
     assert len(buf._pending) <= 8
     np.testing.assert_array_equal(buf.data[0], np.arange(20.0))
+
+
+def test_setstate_accepts_mmengine_pickled_state() -> None:
+    """MMEngine pickles the instance __dict__: numpy arrays and no statistics entry."""
+    buf = HistoryBuffer.__new__(HistoryBuffer)
+    buf.__setstate__(
+        {"max_length": 3, "_log_history": np.array([1.0, 5.0]), "_count_history": np.array([1, 1])}
+    )
+    assert buf.max_length == 3
+    assert buf.mean() == 3.0
+    buf.update(7.0)
+    buf.update(9.0)
+    np.testing.assert_array_equal(buf.data[0], [5.0, 7.0, 9.0])

@@ -140,3 +140,37 @@ def test_empty_container_init_weights(container):
     module = container()
     module.init_weights()
     assert module.is_init
+
+
+def test_child_replacing_its_layer_during_init_is_logged(capsys):
+    class Rebuilds(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def init_weights(self):
+            self.fc = nn.Linear(2, 2)  # a new parameter appears mid-init
+
+    class Holder(BaseModule):
+        def __init__(self):
+            super().__init__()
+            self.rebuilds = Rebuilds()
+
+    MMLogger.get_instance("init_replaced_console")
+    holder = Holder()
+    holder.init_weights()  # used to crash with KeyError('init_info') in the init log
+    out = capsys.readouterr().out
+    assert "rebuilds.fc.weight - torch.Size([2, 2]): \nInitialized by user-defined" in out
+    assert holder.is_init
+
+
+def test_failed_init_leaves_no_stale_records(tmp_path):
+    module = Leaf([{"type": "Pretrained", "checkpoint": str(tmp_path / "missing.pth")}])
+    with pytest.raises(FileNotFoundError):
+        module.init_weights()
+    assert not any(hasattr(m, "_params_init_info") for m in module.modules())
+    assert module.is_init is False
+    module.init_cfg = {"type": "Constant", "layer": "Linear", "val": 2}
+    module.init_weights()  # a retry is a fresh top-level call again
+    assert torch.all(module.fc.weight == 2)
+    assert not any(hasattr(m, "_params_init_info") for m in module.modules())

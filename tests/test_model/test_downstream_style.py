@@ -115,9 +115,9 @@ def test_child_registry_preprocessor_and_train_val_step(downstream_registry):
     raw = batch["inputs"][1].clone()
     data = model.data_preprocessor(batch, True)
     assert data["inputs"].shape == (2, 3, 8, 8)  # max (7, 6) rounded up to multiples of 4
-    expected = (raw[[2, 1, 0]].float() - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(
-        STD
-    ).view(3, 1, 1)
+    expected = (raw[[2, 1, 0]].float() - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(
+        3, 1, 1
+    )
     assert torch.allclose(data["inputs"][1, :, :7, :3], expected)
     assert torch.all(data["inputs"][1, :, 7:] == 0)
     assert data["data_samples"][1].ori_pad_shape == (7, 3)
@@ -158,7 +158,7 @@ def test_mmdet_style_init_cfg_list_and_override(downstream_registry):
     head = model.head.cls  # the override applies to the whole named submodule
     assert head.weight.std().item() == pytest.approx(0.01, rel=0.2)
     assert torch.allclose(head.bias, torch.full((3,), bias_init_with_prob(0.01)))
-    assert model.is_init and backbone.is_init and model.head.is_init
+    assert all(m.is_init for m in (model, backbone, model.head))
 
 
 def test_pretrained_backbone_prefix_from_detector_checkpoint(downstream_registry, tmp_path):

@@ -334,3 +334,30 @@ def test_build_runner_from_config_does_not_mutate_it():
     assert "_scope_" not in runner.cfg
     assert runner.cfg.work_dir == "w"
     assert config._scope_ == "runner_cfg_toy"
+
+
+def test_build_from_config_subclass(reg):
+    """A subclass of piston's Config is accepted like Config itself (isinstance, not name)."""
+    from piston.config import Config
+
+    class ProjectConfig(Config):
+        pass
+
+    cfg = ProjectConfig({"type": "Toy", "depth": 7})
+    assert build_from_cfg(cfg, reg).depth == 7
+    assert (
+        reg.build(ProjectConfig({"type": "Toy"}), default_args=ProjectConfig({"width": 9})).width
+        == 9
+    )
+
+
+def test_count_registered_modules_scan_date_format(tmp_path, monkeypatch):
+    import re
+
+    monkeypatch.setattr(registry_utils, "_PISTON_PACKAGES", ())
+    result = count_registered_modules(save_path=str(tmp_path / "stats"), verbose=False)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", result["scan_date"])
+    assert (tmp_path / "stats" / "modules_statistic_results.json").is_file()
+    for var, trees in result["registries"].items():
+        assert var.isupper()
+        assert all({"num_modules", "scope"} <= set(info) for info in trees)

@@ -436,3 +436,49 @@ def test_register_callable_without_name_needs_explicit_name():
         reg.register_module(module=part)
     reg.register_module(name="parse_binary", module=part)
     assert reg.build({"type": "parse_binary", "text": "101"}) == 5
+
+
+def test_scope_falls_back_to_piston_when_caller_is_not_a_module(tmp_path):
+    """`python -c` / REPL: no package to infer from -> 'piston' with a warning; a script -> its
+    module name (`__main__`)."""
+    import subprocess
+
+    code = "from piston.registry import Registry\nprint('SCOPE', Registry('x').scope)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert "SCOPE piston" in out.stdout
+    assert "can not be inferred" in out.stdout + out.stderr
+    script = tmp_path / "train.py"
+    script.write_text(code)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert "SCOPE __main__" in out.stdout
+    assert "can not be inferred" not in out.stdout + out.stderr
+
+
+def test_scope_inference_ignores_exec_with_made_up_module_name():
+    namespace = {"__name__": "not_a_real_module_q.sub", "Registry": Registry}
+    exec("registry = Registry('x')", namespace)
+    assert namespace["registry"].scope == "piston"
+
+
+def test_constructor_signature_matches_spec():
+    import inspect
+
+    params = inspect.signature(Registry).parameters
+    assert list(params) == ["name", "build_func", "parent", "scope", "locations"]
+    assert params["locations"].default == []
+    assert params["build_func"].default is None
+    assert params["parent"].default is None
+    assert params["scope"].default is None
+    # The shared default is never mutated, and a given list is copied.
+    first = Registry("a", scope="sig_a")
+    first._locations.append("x")
+    assert Registry("b", scope="sig_b")._locations == []
+    locations = ["some.module"]
+    reg = Registry("c", scope="sig_c", locations=locations)
+    reg._locations.append("other")
+    assert locations == ["some.module"]
+    assert Registry("d", scope="sig_d", locations=None)._locations == []

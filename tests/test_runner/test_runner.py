@@ -414,3 +414,43 @@ def test_autocast_cpu_and_unknown_devices() -> None:
         pass
     with autocast(device_type="tpu", enabled=False):
         pass
+
+
+# ------------------------------------------------------------------ env and fast path
+def test_env_cfg_randomness_and_launcher_checks(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    runner = Runner(
+        **runner_kwargs(
+            tmp_path,
+            env_cfg={"cudnn_benchmark": True},
+            randomness={"seed": 5, "diff_rank_seed": True},
+        )
+    )
+    assert torch.backends.cudnn.benchmark is True
+    assert runner.seed == 5  # rank 0 adds 0
+    assert runner.distributed is False
+    assert runner.rank == 0
+    assert runner.world_size == 1
+    assert runner.launcher == "none"
+    with pytest.raises(ValueError, match="launcher"):
+        Runner(**runner_kwargs(tmp_path / "x", launcher="kubernetes"))
+
+
+def test_fast_path_config_and_cpu_run(tmp_path) -> None:
+    from piston.runner._fast import apply_fast_cfg
+
+    cfg = {
+        "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1}},
+        "train_dataloader": {**loader_cfg(), "num_workers": 2},
+        "val_dataloader": loader_cfg(),
+    }
+    apply_fast_cfg(cfg)
+    assert cfg["train_dataloader"]["persistent_workers"] is True
+    assert cfg["train_dataloader"]["prefetch_factor"] == 4
+    assert cfg["train_dataloader"]["pin_memory"] == torch.cuda.is_available()
+    assert "persistent_workers" not in cfg["val_dataloader"]  # no workers, nothing to keep
+    expected_type = "AmpOptimWrapper" if torch.cuda.is_available() else None
+    assert cfg["optim_wrapper"].get("type") == expected_type
+    runner = Runner(**runner_kwargs(tmp_path, cfg={"fast": True}))
+    runner.train()  # on CPU the fast path leaves the model and loop as they are
+    assert runner.iter == 6

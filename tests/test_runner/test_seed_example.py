@@ -62,7 +62,7 @@ def _run_example(monkeypatch) -> dict:
 TRAIN_LINE = re.compile(
     r"^\d{2}/\d{2} \d{2}:\d{2}:\d{2} - piston - INFO - Epoch\(train\) \[(\d)\]\[10/10\]  "
     r"lr: 1\.0000e-03  eta: \d+:\d{2}:\d{2}  time: \d+\.\d{4}  data_time: \d+\.\d{4}  "
-    r"loss: \d+\.\d{4}$"
+    r"loss: \d+\.\d{4}(  \w+: [\d.]+)*$"  # other items (e.g. throughput) may follow
 )
 VAL_LINE = re.compile(
     r"^\d{2}/\d{2} \d{2}:\d{2}:\d{2} - piston - INFO - Epoch\(val\) \[(\d)\]\[2/2\]    "

@@ -182,10 +182,24 @@ def test_load_url_uses_cache_without_network(tmp_path):
 
 
 def test_load_url_default_dir_follows_torch_home(tmp_path, monkeypatch):
+    """Same cache as torch hub / torchvision: ``$TORCH_HOME/hub/checkpoints``."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    (tmp_path / "checkpoints").mkdir()
-    torch.save({"a": 1}, tmp_path / "checkpoints" / "m.pth")
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save({"a": 1}, tmp_path / "hub" / "checkpoints" / "m.pth")
     assert load_url("http://invalid.invalid/m.pth") == {"a": 1}
+
+
+def test_load_url_default_dir_follows_torch_hub_set_dir(tmp_path):
+    import torch.hub
+
+    previous = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "myhub"))
+    try:
+        (tmp_path / "myhub" / "checkpoints").mkdir(parents=True)
+        torch.save({"b": 2}, tmp_path / "myhub" / "checkpoints" / "n.pth")
+        assert load_url("http://invalid.invalid/n.pth") == {"b": 2}
+    finally:
+        torch.hub.set_dir(previous)
 
 
 def test_time_counter_logs_average_after_warmup(monkeypatch):

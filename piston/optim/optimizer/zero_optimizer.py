@@ -69,3 +69,11 @@ def register_zero_redundancy_optimizer() -> None:
         OPTIMIZERS.register_module(
             name="ZeroRedundancyOptimizer", module=_build_zero_redundancy_optimizer
         )
+
+
+def __getattr__(name: str) -> Any:
+    # ``from piston.optim.optimizer.zero_optimizer import ZeroRedundancyOptimizer`` (MMEngine's
+    # module path) creates the class on first access.
+    if name == "ZeroRedundancyOptimizer":
+        return get_zero_redundancy_optimizer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -258,3 +258,29 @@ class MomentumSchedulerMixin:
             for group in self.optimizer.param_groups:  # type: ignore[attr-defined]
                 _, beta_1 = group["betas"]
                 group["betas"] = (group["momentum"], beta_1)
+
+
+# MMEngine defines every generic ``*ParamScheduler`` in this module and downstream code imports
+# them from here; piston defines them per family, which import this module, hence the lazy hook.
+_GENERIC_SCHEDULERS = frozenset(
+    {
+        "ConstantParamScheduler",
+        "CosineAnnealingParamScheduler",
+        "CosineRestartParamScheduler",
+        "ExponentialParamScheduler",
+        "LinearParamScheduler",
+        "MultiStepParamScheduler",
+        "OneCycleParamScheduler",
+        "PolyParamScheduler",
+        "ReduceOnPlateauParamScheduler",
+        "StepParamScheduler",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _GENERIC_SCHEDULERS:
+        import piston.optim.scheduler as scheduler_package
+
+        return getattr(scheduler_package, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,15 +13,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import torch
+import torch.hub
 
 __all__ = ["load_url"]
 
 _HASH_PREFIX = re.compile(r"-([a-f0-9]*)\.")
-
-
-def _torch_home() -> str:
-    default = osp.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "torch")
-    return osp.expanduser(os.environ.get("TORCH_HOME", default))
 
 
 def load_url(
@@ -37,7 +33,8 @@ def load_url(
 
     Args:
         url: URL of the checkpoint.
-        model_dir: Cache folder; default ``$TORCH_HOME/checkpoints``.
+        model_dir: Cache folder; default ``<torch.hub.get_dir()>/checkpoints``
+            (``$TORCH_HOME/hub/checkpoints``), the folder torch hub and torchvision use.
         map_location: Passed to ``torch.load``.
         progress: Show a download progress bar.
         check_hash: Verify the hash prefix in the file name (``name-<sha256 prefix>.ext``).
@@ -45,7 +42,7 @@ def load_url(
         weights_only: Passed to ``torch.load``; a full unpickle is an explicit opt-in.
     """
     if model_dir is None:
-        model_dir = osp.join(_torch_home(), "checkpoints")
+        model_dir = osp.join(torch.hub.get_dir(), "checkpoints")
     os.makedirs(model_dir, exist_ok=True)
     filename = file_name or osp.basename(urlparse(url).path)
     cached_file = osp.join(model_dir, filename)
