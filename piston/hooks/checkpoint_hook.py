@@ -96,8 +96,9 @@ class CheckpointHook(Hook):
         save_best: Metric name(s) whose best value is kept as ``best_<k>_<filename>``;
             ``'auto'`` uses the first metric.
         rule: ``'greater'``/``'less'`` per metric (inferred from the name when None).
-        greater_keys: Names treated as greater-is-better (defaults extend the class list).
-        less_keys: Names treated as less-is-better.
+        greater_keys: Names treated as greater-is-better when inferring a rule; given, they
+            replace ``_default_greater_keys``.
+        less_keys: Names treated as less-is-better; given, they replace ``_default_less_keys``.
         file_client_args: Deprecated, use ``backend_args``.
         filename_tmpl: Checkpoint file name template; defaults to ``epoch_{}.pth`` or
             ``iter_{}.pth``.
@@ -275,15 +276,18 @@ class CheckpointHook(Hook):
             self._save_checkpoint_with_step(runner, runner.iter + 1, meta)
 
     def after_val_epoch(self, runner, metrics: dict | None = None) -> None:
-        """Save a best checkpoint for each improved ``save_best`` metric."""
-        if self.save_best is None or self.file_backend is None:
-            return  # nothing to track, or validation outside training
+        """Save a best checkpoint for each improved ``save_best`` metric.
+
+        Empty ``metrics`` only log a warning (whether or not ``save_best`` is set).
+        """
         if not metrics:
             runner.logger.warning(
                 "Since `metrics` is an empty dict, the behavior to save the best checkpoint "
                 "will be skipped in this evaluation."
             )
             return
+        if self.save_best is None or self.file_backend is None:
+            return  # nothing to track, or validation outside training
         self._save_best_checkpoint(runner, metrics)
 
     def after_train(self, runner) -> None:

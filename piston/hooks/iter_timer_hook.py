@@ -90,10 +90,10 @@ class IterTimerHook(Hook):
     priority = "NORMAL"
 
     def __init__(self) -> None:
-        self._t = time.perf_counter()
-        self._start_iter = 0
-        self._train_time_total = 0.0
-        self._eval_time_total = 0.0
+        self.t = time.perf_counter()
+        self.start_iter = 0
+        self.time_sec_tot = 0.0
+        self.time_sec_test_val = 0.0
         self._data_time = 0.0
         self._samples = 0
         self._skip_throughput = True  # the next train iteration is not representative
@@ -107,16 +107,16 @@ class IterTimerHook(Hook):
 
     def before_train(self, runner) -> None:
         """Remember the starting iteration so that the ETA is right after a resume."""
-        self._start_iter = runner.iter
-        self._train_time_total = 0.0
+        self.start_iter = runner.iter
+        self.time_sec_tot = 0.0
 
     def _before_epoch(self, runner, mode: str = "train") -> None:
-        self._t = time.perf_counter()
+        self.t = time.perf_counter()
         # The first batch of an epoch includes starting the DataLoader workers.
         self._skip_throughput = True
 
     def _after_epoch(self, runner, mode: str = "train") -> None:
-        self._eval_time_total = 0.0
+        self.time_sec_test_val = 0.0
         # After a validation inside training, the next train iteration's "data time" also
         # holds the end-of-validation work (metrics, checkpoints): keep it out of the meter.
         self._skip_throughput = True
@@ -124,7 +124,7 @@ class IterTimerHook(Hook):
     def _before_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train"
     ) -> None:
-        self._data_time = time.perf_counter() - self._t
+        self._data_time = time.perf_counter() - self.t
         runner.message_hub.update_scalar(f"{mode}/data_time", self._data_time)
         if mode == "train":
             self._samples = batch_size_of(data_batch)
@@ -138,20 +138,20 @@ class IterTimerHook(Hook):
         mode: str = "train",
     ) -> None:
         now = time.perf_counter()
-        iter_time = now - self._t
-        self._t = now
+        iter_time = now - self.t
+        self.t = now
         hub = runner.message_hub
         hub.update_scalar(f"{mode}/time", iter_time)
         if mode == "train":
-            self._train_time_total += iter_time
-            done = runner.iter - self._start_iter + 1
-            eta = self._train_time_total / done * (runner.max_iters - runner.iter - 1)
+            self.time_sec_tot += iter_time
+            done = runner.iter - self.start_iter + 1
+            eta = self.time_sec_tot / done * (runner.max_iters - runner.iter - 1)
             if self._skip_throughput:
                 self._skip_throughput = False
             else:
                 self.throughput.add(self._samples, iter_time, self._data_time)
         else:
-            self._eval_time_total += iter_time
+            self.time_sec_test_val += iter_time
             dataloader = getattr(runner, f"{mode}_dataloader")
-            eta = self._eval_time_total / (batch_idx + 1) * (len(dataloader) - batch_idx - 1)
+            eta = self.time_sec_test_val / (batch_idx + 1) * (len(dataloader) - batch_idx - 1)
         hub.update_info("eta", eta)

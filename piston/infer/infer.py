@@ -226,7 +226,11 @@ class BaseInferencer(metaclass=InferencerMeta):
         raise ValueError(f"Cannot find model: {model} in {self.scope}")
 
     def _init_model(self, cfg: Any, weights: str | None, device: str = "cpu") -> nn.Module:
-        """Build ``cfg.model`` (config read from the checkpoint when ``cfg`` is empty)."""
+        """Build ``cfg.model`` (config read from the checkpoint when ``cfg`` is empty).
+
+        A ``pretrained`` entry of ``cfg.model`` is dropped first: the inference weights are
+        loaded afterwards, so the model must not download its pretraining weights.
+        """
         from piston.config import Config
         from piston.runner.checkpoint import _load_checkpoint
 
@@ -246,6 +250,9 @@ class BaseInferencer(metaclass=InferencerMeta):
                     ) from None
                 cfg_string = checkpoint["meta"]["cfg"]
             cfg = Config.fromstring(cfg_string, file_format=".py")
+        # The inference weights replace any backbone pretraining: do not fetch those.
+        if cfg.model.get("pretrained") is not None:
+            del cfg.model["pretrained"]
         model = MODELS.build(cfg.model)
         model.cfg = cfg
         self._load_weights_to_model(model, checkpoint, cfg)

@@ -221,7 +221,7 @@ def resume_runner(
     cfg_text = meta.get("cfg")
     previous_gpu_ids = _gpu_ids_from_cfg(cfg_text)
     if previous_gpu_ids is not None and len(previous_gpu_ids) != get_world_size():
-        auto_scale = getattr(runner, "_auto_scale_lr", None) or {}
+        auto_scale = runner.auto_scale_lr or {}
         if auto_scale.get("enable", False):
             runner.logger.info(
                 "Number of GPU used for current experiment is not consistent with the "
@@ -286,16 +286,32 @@ def _load_scheduler_states(schedulers: Any, states: Any) -> None:
 
 
 def _gpu_ids_from_cfg(cfg_text: Any) -> list | None:
+    """``gpu_ids`` of the config text stored in a checkpoint, read without executing it."""
+    import ast
+
     if not isinstance(cfg_text, str) or "gpu_ids" not in cfg_text:
         return None
     try:
-        from piston.config import Config
-
-        cfg = Config.fromstring(cfg_text, file_format=".py")
-    except Exception:
+        tree = ast.parse(cfg_text)
+    except SyntaxError:
         return None
-    gpu_ids = cfg.get("gpu_ids")
-    return list(gpu_ids) if gpu_ids is not None else None
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "gpu_ids" for t in node.targets):
+            continue
+        value = node.value
+        if (  # `gpu_ids = range(n)` as older launch scripts wrote it
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == "range"
+        ):
+            return list(range(*[ast.literal_eval(arg) for arg in value.args]))
+        try:
+            return list(ast.literal_eval(value))
+        except (ValueError, TypeError):
+            return None
+    return None
 
 
 def _differs(a: Any, b: Any) -> bool:

@@ -39,7 +39,8 @@ def apply_fast_model(runner: Any) -> None:
     if not torch.cuda.is_available():
         runner.logger.info("fast: no CUDA device, only the data loader settings apply.")
         return
-    runner.model.to(memory_format=torch.channels_last)
+    # nn.Module.to directly: BaseModel.to expects a device in its arguments.
+    torch.nn.Module.to(runner.model, memory_format=torch.channels_last)
     loop = runner.train_loop
     loop.dataloader = _PrefetchingLoader(loop.dataloader)
     infinite = getattr(loop, "dataloader_iterator", None)
@@ -69,7 +70,7 @@ class DevicePrefetcher:
         self._stream = torch.cuda.Stream()
         self._next: Any = None
         self._done = False
-        self._preload()
+        self._started = False  # preload lazily: resume may still advance the inner iterator
 
     def _preload(self) -> None:
         try:
@@ -84,6 +85,9 @@ class DevicePrefetcher:
         return self
 
     def __next__(self) -> Any:
+        if not self._started:
+            self._started = True
+            self._preload()
         if self._done:
             raise StopIteration
         torch.cuda.current_stream().wait_stream(self._stream)

@@ -160,6 +160,14 @@ def test_empty_metrics_warn_and_skip(tmp_path):
     assert "the behavior to save the best checkpoint will be skipped" in runner.log_text()
 
 
+def test_empty_metrics_warn_even_without_save_best(tmp_path):
+    """hooks.md: after_val_epoch with empty metrics -> warning, whatever save_best is."""
+    runner = FakeRunner(tmp_path, max_epochs=1)
+    _train(runner, CheckpointHook(interval=1), 1, [{}])
+    assert _files(tmp_path) == ["epoch_1.pth"]
+    assert "the behavior to save the best checkpoint will be skipped" in runner.log_text()
+
+
 def test_missing_save_best_metric_is_key_error(tmp_path):
     runner = FakeRunner(tmp_path, max_epochs=1)
     with pytest.raises(KeyError, match="'acc' is not among"):

@@ -386,3 +386,117 @@ def test_build_runner_with_tta_runs_merged_predictions(tmp_path):
     assert type(runner.model).__name__ == "MeanTTA"
     assert _TTA_PREDICTIONS == [0.0, 0.0, 0.0, 0.0]  # x and -x averaged
     assert cfg.test_dataloader.dataset.pipeline == []  # the caller's config is untouched
+
+
+def test_mmengine_style_config_through_from_cfg(tmp_path):
+    """A downstream "default runtime" config (string types, priorities, custom_cfg) end to end."""
+    from piston.config import Config
+    from piston.registry import HOOKS, METRICS, MODELS
+
+    seen = []
+
+    @HOOKS.register_module(name="_CfgRecordHook", force=True)
+    class _CfgRecordHook(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            seen.append((batch_idx, sorted(outputs)))
+
+    @HOOKS.register_module(name="_CfgVisHook", force=True)
+    class _CfgVisHook(Hook):
+        def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            seen.append(("vis", batch_idx))
+
+    MODELS.register_module(name="_CfgTinyNet", module=TinyNet, force=True)
+    METRICS.register_module(name="_CfgAcc", module=Accuracy, force=True)
+    torch.manual_seed(0)
+    cfg = Config(
+        dict(
+            model=dict(type="_CfgTinyNet"),
+            work_dir=str(tmp_path),
+            experiment_name="cfg_e2e",
+            train_dataloader=dict(
+                dataset=_data().dataset, batch_size=4, sampler=dict(type="DefaultSampler")
+            ),
+            val_dataloader=dict(
+                dataset=_data().dataset,
+                batch_size=8,
+                sampler=dict(type="DefaultSampler", shuffle=False),
+            ),
+            val_evaluator=dict(type="_CfgAcc"),
+            val_cfg=dict(type="ValLoop"),
+            train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=3, val_interval=1),
+            optim_wrapper=dict(type="OptimWrapper", optimizer=dict(type="SGD", lr=0.02)),
+            param_scheduler=[dict(type="MultiStepLR", by_epoch=True, milestones=[2], gamma=0.1)],
+            default_hooks=dict(
+                timer=dict(type="IterTimerHook"),
+                logger=dict(type="LoggerHook", interval=5),
+                param_scheduler=dict(type="ParamSchedulerHook"),
+                checkpoint=dict(
+                    type="CheckpointHook", interval=1, max_keep_ckpts=2, save_best="auto"
+                ),
+                sampler_seed=dict(type="DistSamplerSeedHook"),
+                visualization=dict(type="_CfgVisHook"),
+            ),
+            custom_hooks=[
+                dict(type="EMAHook", momentum=0.0002, priority=49),
+                dict(type="EarlyStoppingHook", monitor="accuracy", patience=5),
+                dict(type="_CfgRecordHook"),
+            ],
+            log_processor=dict(
+                type="LogProcessor",
+                window_size=50,
+                by_epoch=True,
+                custom_cfg=[dict(data_src="loss", method_name="mean", window_size="global")],
+            ),
+            randomness=dict(seed=0),
+        )
+    )
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    names = [type(h).__name__ for h in runner.hooks]
+    assert names == [
+        "RuntimeInfoHook",
+        "EMAHook",  # priority 49 runs just before the NORMAL (50) hooks
+        "IterTimerHook",
+        "DistSamplerSeedHook",
+        "_CfgVisHook",  # extra default_hooks key -> extra default hook, in dict order
+        "_CfgRecordHook",
+        "LoggerHook",
+        "ParamSchedulerHook",
+        "CheckpointHook",
+        "EarlyStoppingHook",
+    ]
+    assert "(49          ) EMAHook                            \n" in runner.get_hooks_info()
+    assert seen[0] == (0, ["loss"]) and ("vis", 4) in seen
+    assert len([s for s in seen if s[0] != "vis"]) == 30
+
+    files = sorted(os.listdir(tmp_path))
+    assert [f for f in files if f.startswith("epoch_")] == ["epoch_2.pth", "epoch_3.pth"]
+    with open(tmp_path / "last_checkpoint") as f:
+        assert f.read() == osp.join(str(tmp_path), "epoch_3.pth")
+    hub = runner.message_hub
+    best = hub.get_info("best_ckpt")
+    assert osp.basename(best).startswith("best_accuracy_epoch_") and osp.isfile(best)
+    assert hub.get_info("best_score") == pytest.approx(
+        max(hub.get_scalar("val/accuracy").data[0])
+    )
+    assert hub.get_info("keep_ckpt_ids") == [2, 3]
+    assert hub.get_scalar("train/lr").current() == pytest.approx(0.002)
+
+    lines = _log_lines(runner)
+    train = [line for line in lines if "Epoch(train)" in line]
+    assert re.match(
+        _PREFIX + r"Epoch\(train\) \[3\]\[10/10\]  lr: 2\.0000e-03  eta: 0:00:00  "
+        rf"time: {_NUM}  data_time: {_NUM}  loss: ({_NUM})  throughput: {_NUM}  "
+        rf"data_wait: {_NUM}$",
+        train[-1],
+    ), train[-1]
+    # custom_cfg window_size='global': the loss item is the mean over all 30 iterations
+    global_mean = float(hub.get_scalar("train/loss").mean())
+    assert float(re.search(r"loss: (\S+)", train[-1]).group(1)) == pytest.approx(
+        global_mean, abs=1e-4
+    )
+    with open(osp.join(runner.log_dir, "vis_data", "scalars.json")) as f:
+        records = [json.loads(line) for line in f]
+    assert records[-2]["loss"] == pytest.approx(global_mean)
+    assert records[-1]["step"] == 3 and "accuracy" in records[-1]

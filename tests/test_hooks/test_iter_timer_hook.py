@@ -33,7 +33,9 @@ def test_eta_counts_only_iterations_run_since_resume(tmp_path):
     runner._train_loop._iter = 15  # resumed at iteration 15 of 20
     hook = IterTimerHook()
     hook.before_train(runner)
+    assert hook.start_iter == 15  # the attribute name hooks.md gives
     hook.before_train_epoch(runner)
+    assert isinstance(hook.t, float)
     hook.before_train_iter(runner, batch_idx=5)
     hook.after_train_iter(runner, batch_idx=5)
     iter_time = runner.message_hub.get_scalar("train/time").current()
@@ -50,7 +52,7 @@ def test_val_eta_uses_remaining_batches_and_resets_per_epoch(tmp_path):
     times = runner.message_hub.get_scalar("val/time").data[0]
     assert runner.message_hub.get_info("eta") == pytest.approx(times.mean() * 2, rel=1e-6)
     hook.after_val_epoch(runner)
-    assert hook._eval_time_total == 0.0
+    assert hook.time_sec_test_val == 0.0
     assert runner.message_hub.get_scalar("val/data_time").data[0].shape == (2,)
 
 

@@ -160,3 +160,12 @@ def test_model_none_reads_config_from_checkpoint(fake_package, tmp_path):
         ToyInferencer(None, scope="fakeinfer")
     with pytest.raises(TypeError, match="model must be"):
         ToyInferencer(3, scope="fakeinfer")
+
+
+def test_model_pretrained_entry_is_dropped_before_building(fake_package):
+    """`model.pretrained` would make the model fetch pretraining weights: it is removed."""
+    cfg = {"model": {"type": "Doubler", "scale": 3.0, "pretrained": "http://invalid/x.pth"}}
+    inferencer = ToyInferencer(cfg, scope="fakeinfer", device="cpu", show_progress=False)
+    assert "pretrained" not in inferencer.cfg.model
+    assert inferencer([1])["predictions"] == [6.0]
+    assert cfg["model"]["pretrained"] == "http://invalid/x.pth"  # the caller's dict is untouched

@@ -454,3 +454,22 @@ def test_fast_path_config_and_cpu_run(tmp_path) -> None:
     runner = Runner(**runner_kwargs(tmp_path, cfg={"fast": True}))
     runner.train()  # on CPU the fast path leaves the model and loop as they are
     assert runner.iter == 6
+
+
+def test_resume_checks_gpu_count_without_executing_the_config(tmp_path) -> None:
+    first = Runner(**runner_kwargs(tmp_path / "a", cfg={"gpu_ids": [0, 1]}))
+    first.train()
+    ckpt = str(tmp_path / "a" / "epoch_2.pth")
+    resumed = Runner(**runner_kwargs(tmp_path / "b", resume=ckpt))
+    with pytest.raises(RuntimeError, match="Number of GPUs"):
+        resumed.train()
+    scaled = Runner(
+        **runner_kwargs(
+            tmp_path / "c",
+            resume=ckpt,
+            auto_scale_lr={"enable": True, "base_batch_size": 4},
+            train_cfg={"by_epoch": True, "max_epochs": 3},
+        )
+    )
+    scaled.train()
+    assert scaled.epoch == 3

@@ -88,6 +88,22 @@ def test_collect_env_keys():
     assert env["PyTorch"] == torch.__version__ == TORCH_VERSION
     assert env["CUDA available"] == torch.cuda.is_available()
     assert ("GCC" in env) or ("MSVC" in env)
+    # Spec order of the leading keys, and the naming rule: `piston`, never `MMEngine`.
+    assert list(env)[:5] == [
+        "sys.platform",
+        "Python",
+        "CUDA available",
+        "MUSA available",
+        "numpy_random_seed",
+    ]
+    assert list(env)[-1] == "piston"
+    assert "MMEngine" not in env
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is not None:
+        import torchvision
+
+        assert env["TorchVision"] == torchvision.__version__
     if torch.cuda.is_available():
         assert any(key.startswith("GPU ") for key in env)
         assert "CUDA_HOME" in env

@@ -82,6 +82,20 @@ def test_amp_wrapper_from_config(monkeypatch) -> None:
     assert wrapper.cast_dtype is torch.bfloat16
 
 
+def test_npu_without_full_precision_forces_amp_wrapper(monkeypatch) -> None:
+    import piston.device
+    import piston.optim.optimizer.amp_optimizer_wrapper as amp_module
+
+    monkeypatch.setattr(amp_module, "_resolve_device", lambda: "cpu")
+    monkeypatch.setattr(piston.device, "is_npu_available", lambda: True)
+    monkeypatch.setattr(piston.device, "is_npu_support_full_precision", lambda: False)
+    cfg = {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.1}}
+    assert isinstance(build_optim_wrapper(nn.Linear(2, 2), cfg), AmpOptimWrapper)
+    assert cfg["type"] == "OptimWrapper"  # the input is not modified
+    monkeypatch.setattr(piston.device, "is_npu_support_full_precision", lambda: True)
+    assert type(build_optim_wrapper(nn.Linear(2, 2), cfg)) is OptimWrapper
+
+
 def test_unknown_optimizer_lists_closest_names() -> None:
     with pytest.raises(KeyError, match="SGD"):
         build_optim_wrapper(nn.Linear(2, 2), {"optimizer": {"type": "SDG", "lr": 0.1}})
