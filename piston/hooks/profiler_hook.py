@@ -1,4 +1,8 @@
-"""ProfilerHook: profiles the first epoch or the first iterations with ``torch.profiler``."""
+"""ProfilerHook: profiles the first epoch or the first iterations with ``torch.profiler``.
+
+``NPUProfilerHook`` is re-exported here because MMEngine defines both hooks in this module
+(``from mmengine.hooks.profiler_hook import NPUProfilerHook`` must port by renaming).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import torch
 from piston.registry import HOOKS
 
 from .hook import DATA_BATCH, Hook
+from .npu_profiler_hook import NPUProfilerHook
 
-__all__ = ["ProfilerHook"]
+__all__ = ["NPUProfilerHook", "ProfilerHook"]
 
 
 @HOOKS.register_module()

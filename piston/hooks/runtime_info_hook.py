@@ -21,8 +21,9 @@ __all__ = ["RuntimeInfoHook"]
 
 
 def _is_scalar(value: Any) -> bool:
-    """Python number, numpy scalar or one-element array, or one-element tensor."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """Python number (``bool`` included, as an ``int``), numpy number or one-element array, or
+    one-element tensor."""
+    if isinstance(value, (int, float)):
         return True
     if isinstance(value, np.number):
         return True

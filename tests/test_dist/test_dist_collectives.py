@@ -110,6 +110,7 @@ def _check_object_collectives(rank: int, world_size: int, tmp_dir: str) -> None:
         dist.barrier()
     assert not os.path.exists("shared_tmp")
     assert os.listdir(".dist_test") == []
+    dist.barrier()  # rank 0 must not make the next temporary dir before rank 1 has looked
     # uneven parts with None fillers
     uneven = {0: ["a", "c"], 1: ["b"]}
     assert dist.collect_results_cpu(uneven[rank], 3) == (["a", "b", "c"] if rank == 0 else None)

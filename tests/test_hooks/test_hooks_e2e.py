@@ -414,12 +414,16 @@ def test_mmengine_style_config_through_from_cfg(tmp_path):
             work_dir=str(tmp_path),
             experiment_name="cfg_e2e",
             train_dataloader=dict(
-                dataset=_data().dataset, batch_size=4, sampler=dict(type="DefaultSampler")
+                dataset=_data().dataset,
+                batch_size=4,
+                sampler=dict(type="DefaultSampler"),
+                collate_fn=dict(type="default_collate"),
             ),
             val_dataloader=dict(
                 dataset=_data().dataset,
                 batch_size=8,
                 sampler=dict(type="DefaultSampler", shuffle=False),
+                collate_fn=dict(type="default_collate"),
             ),
             val_evaluator=dict(type="_CfgAcc"),
             val_cfg=dict(type="ValLoop"),
@@ -467,7 +471,8 @@ def test_mmengine_style_config_through_from_cfg(tmp_path):
         "EarlyStoppingHook",
     ]
     assert "(49          ) EMAHook                            \n" in runner.get_hooks_info()
-    assert seen[0] == (0, ["loss"]) and ("vis", 4) in seen
+    assert seen[0] == (0, ["loss"])
+    assert ("vis", 4) in seen
     assert len([s for s in seen if s[0] != "vis"]) == 30
 
     files = sorted(os.listdir(tmp_path))
@@ -476,10 +481,9 @@ def test_mmengine_style_config_through_from_cfg(tmp_path):
         assert f.read() == osp.join(str(tmp_path), "epoch_3.pth")
     hub = runner.message_hub
     best = hub.get_info("best_ckpt")
-    assert osp.basename(best).startswith("best_accuracy_epoch_") and osp.isfile(best)
-    assert hub.get_info("best_score") == pytest.approx(
-        max(hub.get_scalar("val/accuracy").data[0])
-    )
+    assert osp.basename(best).startswith("best_accuracy_epoch_")
+    assert osp.isfile(best)
+    assert hub.get_info("best_score") == pytest.approx(max(hub.get_scalar("val/accuracy").data[0]))
     assert hub.get_info("keep_ckpt_ids") == [2, 3]
     assert hub.get_scalar("train/lr").current() == pytest.approx(0.002)
 
@@ -499,4 +503,5 @@ def test_mmengine_style_config_through_from_cfg(tmp_path):
     with open(osp.join(runner.log_dir, "vis_data", "scalars.json")) as f:
         records = [json.loads(line) for line in f]
     assert records[-2]["loss"] == pytest.approx(global_mean)
-    assert records[-1]["step"] == 3 and "accuracy" in records[-1]
+    assert records[-1]["step"] == 3
+    assert "accuracy" in records[-1]

@@ -105,10 +105,12 @@ def test_metrics_split_into_scalars_and_infos(runner, mode):
         "vector": torch.tensor([1.0, 2.0]),
         "table": np.ones((2, 2)),
         "name": "cls",
+        "converged": True,  # a Python bool is an int, hence a scalar
     }
     getattr(RuntimeInfoHook(), f"after_{mode}_epoch")(runner, metrics=metrics)
     hub = runner.message_hub
-    for key, value in [("acc", 0.5), ("np_scalar", 2.0), ("one_elem", 3.0), ("tensor", 4.0)]:
+    scalars = [("acc", 0.5), ("np_scalar", 2.0), ("one_elem", 3.0), ("tensor", 4.0)]
+    for key, value in [*scalars, ("converged", 1.0)]:
         assert hub.get_scalar(f"{mode}/{key}").current() == pytest.approx(value)
     for key in ("vector", "table", "name"):
         assert f"{mode}/{key}" not in hub.log_scalars

@@ -225,3 +225,31 @@ def test_npu_profiler_needs_torch_npu():
             NPUProfilerHook()
     else:  # pragma: no cover - Ascend machines only
         pytest.skip("torch_npu installed")
+
+
+def test_mmengine_module_paths_of_hooks():
+    """``from mmengine.hooks.<module> import <Hook>`` ports by renaming mmengine -> piston."""
+    import importlib
+
+    import piston.hooks as hooks
+
+    paths = {
+        "checkpoint_hook": ["CheckpointHook"],
+        "early_stopping_hook": ["EarlyStoppingHook"],
+        "ema_hook": ["EMAHook"],
+        "empty_cache_hook": ["EmptyCacheHook"],
+        "hook": ["Hook", "DATA_BATCH"],
+        "iter_timer_hook": ["IterTimerHook"],
+        "logger_hook": ["LoggerHook"],
+        "naive_visualization_hook": ["NaiveVisualizationHook"],
+        "param_scheduler_hook": ["ParamSchedulerHook"],
+        "profiler_hook": ["ProfilerHook", "NPUProfilerHook"],
+        "runtime_info_hook": ["RuntimeInfoHook"],
+        "sampler_seed_hook": ["DistSamplerSeedHook"],
+        "sync_buffer_hook": ["SyncBuffersHook"],
+        "test_time_aug_hook": ["PrepareTTAHook", "build_runner_with_tta"],
+    }
+    for module, names in paths.items():
+        mod = importlib.import_module(f"piston.hooks.{module}")
+        for name in names:
+            assert getattr(hooks, name, getattr(mod, name)) is getattr(mod, name), (module, name)
