@@ -62,6 +62,10 @@ class DictAction(Action):
             val = val[1:-1]
         elif "," not in val:
             return DictAction._parse_int_float_bool(val)
+        elif find_next_comma(val) == len(val):
+            # A single item whose commas are all inside brackets, e.g. ``dict(a=1,b=2)``: it is
+            # not a sequence, so keep it as a scalar string instead of recursing on it forever.
+            return DictAction._parse_int_float_bool(val)
         values = []
         while len(val) > 0:
             comma_idx = find_next_comma(val)

@@ -67,6 +67,14 @@ def _as_number(value: Any) -> Any:
     return value
 
 
+class _ArgValueError(ValueError, AssertionError):
+    """A bad argument value. Also an ``AssertionError``, which MMEngine raised for it."""
+
+
+class _ArgTypeError(TypeError, AssertionError):
+    """A bad argument type. Also an ``AssertionError``, which MMEngine raised for it."""
+
+
 def _str_list(name: str, value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -74,9 +82,9 @@ def _str_list(name: str, value: Any) -> list[str] | None:
         return [value]
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         if len(set(value)) != len(value):
-            raise ValueError(f"{name} should not contain repeated keys, but got {value!r}.")
+            raise _ArgValueError(f"{name} should not contain repeated keys, but got {value!r}.")
         return list(value)
-    raise TypeError(f"{name} must be a str, a list of str or None, but got {value!r}.")
+    raise _ArgTypeError(f"{name} must be a str, a list of str or None, but got {value!r}.")
 
 
 @HOOKS.register_module()
@@ -176,14 +184,14 @@ class CheckpointHook(Hook):
 
         self.save_best = _str_list("save_best", save_best)
         if self.save_best is not None and "auto" in self.save_best and len(self.save_best) > 1:
-            raise AssertionError(
+            raise _ArgValueError(
                 f"save_best='auto' must be the only key when given, but got {self.save_best}."
             )
         rules = rule if isinstance(rule, list) else [rule]
         if self.save_best is not None and len(rules) not in (1, len(self.save_best)):
-            raise AssertionError(
-                f"Number of rules ({len(rules)}) must be 1 or match save_best "
-                f"({len(self.save_best)}): rule={rule!r}, save_best={self.save_best!r}."
+            raise _ArgValueError(
+                'Number of "rule" must be 1 or the same as number of "save_best", but got '
+                f"{len(rules)}. (rule={rule!r}, save_best={self.save_best!r})"
             )
         self.greater_keys = self._key_list("greater_keys", greater_keys, self._default_greater_keys)
         self.less_keys = self._key_list("less_keys", less_keys, self._default_less_keys)
@@ -206,7 +214,7 @@ class CheckpointHook(Hook):
         if isinstance(keys, str):
             keys = [keys]
         if not (isinstance(keys, (list, tuple)) and all(isinstance(k, str) for k in keys)):
-            raise TypeError(f"{name} must be a str or a sequence of str, but got {keys!r}.")
+            raise _ArgTypeError(f"{name} must be a str or a sequence of str, but got {keys!r}.")
         return list(keys)
 
     def _init_rule(self, rules: list[str | None], key_indicators: list[str]) -> None:

@@ -116,16 +116,25 @@ class LoggerHook(Hook):
         self.backend_args = backend_args
         self._out_dir_cfg = None if out_dir is None else str(out_dir)
         self.out_dir: str | None = self._out_dir_cfg
+        self._resolved_out_dir: str | None = None  # ``out_dir`` as before_run last resolved it
         self.json_log_path: str | None = None
         self.file_backend = None
 
     # ------------------------------------------------------------------ stages
     def before_run(self, runner) -> None:
-        """Resolve ``out_dir`` and the name of the JSON scalar file."""
+        """Resolve ``out_dir`` and the name of the JSON scalar file.
+
+        ``out_dir`` is resolved from the configured value each run (so a second run does not
+        append the work_dir name twice); a value assigned to ``hook.out_dir`` by the user
+        replaces the configured one.
+        """
+        if self.out_dir != self._resolved_out_dir:  # first run, or set by the user
+            self._out_dir_cfg = None if self.out_dir is None else str(self.out_dir)
         if self._out_dir_cfg is not None:
             self.file_backend = self._get_backend()
             basename = osp.basename(str(runner.work_dir).rstrip(osp.sep))
             self.out_dir = self.file_backend.join_path(self._out_dir_cfg, basename)
+            self._resolved_out_dir = self.out_dir
             runner.logger.info(
                 f"Text logs will be saved to {self.out_dir} by {type(self.file_backend).__name__}"
                 " after the training process."
@@ -203,7 +212,7 @@ class LoggerHook(Hook):
         runner.visualizer.close()
         if self.out_dir is None or self.file_backend is None:
             return
-        log_dir = runner.log_dir
+        log_dir = str(runner._log_dir)  # the semi-private name hooks rely on (runner.md §2)
         uploaded = []
         for name in sorted(_files_with_suffix(log_dir, self.out_suffix)):
             local_path = osp.join(log_dir, name)

@@ -19,8 +19,8 @@ def _scheduler_lists(param_schedulers) -> list[list]:
     if isinstance(param_schedulers, dict):
         return list(param_schedulers.values())
     raise TypeError(
-        "runner.param_schedulers should be a list of ParamScheduler or a dict containing "
-        f"lists of ParamScheduler, but got {type(param_schedulers).__name__}: {param_schedulers!r}"
+        "runner.param_schedulers should be list of ParamScheduler or a dict containing list "
+        f"of ParamScheduler, but got {type(param_schedulers).__name__}: {param_schedulers!r}"
     )
 
 
@@ -38,25 +38,29 @@ class ParamSchedulerHook(Hook):
     """Step iteration-based schedulers after each train iteration, epoch-based ones after each
     train epoch, and those needing validation results (``need_val_args``) after validation.
 
-    The iteration-based schedulers are collected once per training run, so the per-iteration
-    work is a loop over them.
+    The iteration-based schedulers are collected once and re-collected only when
+    ``runner.param_schedulers`` is replaced by another object, so the per-iteration work is an
+    identity check and a loop over them.
     """
 
     priority = "LOW"
 
+    _UNSET = object()
+
     def __init__(self) -> None:
-        self._iter_schedulers: list | None = None
+        self._iter_schedulers: list = []
+        self._collected_from: object = self._UNSET
 
     def before_train(self, runner) -> None:
         """Collect the iteration-based schedulers."""
-        self._iter_schedulers = self._select(runner, by_epoch=False)
+        self._collect_iter_schedulers(runner)
 
     def after_train_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, outputs: dict | None = None
     ) -> None:
         """Step every scheduler with ``by_epoch=False``."""
-        if self._iter_schedulers is None:
-            self._iter_schedulers = self._select(runner, by_epoch=False)
+        if runner.param_schedulers is not self._collected_from:
+            self._collect_iter_schedulers(runner)
         for scheduler in self._iter_schedulers:
             scheduler.step()
 
@@ -76,7 +80,13 @@ class ParamSchedulerHook(Hook):
 
     def after_train(self, runner) -> None:
         """Forget the collected schedulers (a later run may build new ones)."""
-        self._iter_schedulers = None
+        self._iter_schedulers = []
+        self._collected_from = self._UNSET
+
+    def _collect_iter_schedulers(self, runner) -> None:
+        source = runner.param_schedulers
+        self._iter_schedulers = self._select(runner, by_epoch=False)
+        self._collected_from = source
 
     @staticmethod
     def _select(runner, by_epoch: bool) -> list:

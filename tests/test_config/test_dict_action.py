@@ -58,3 +58,9 @@ def test_imbalanced_brackets_raise_assertion_error() -> None:
 def test_token_without_equal_sign() -> None:
     with pytest.raises(ValueError, match="KEY=VALUE"):
         _parse("abc")
+
+
+def test_item_with_commas_only_inside_brackets_stays_a_string():
+    """`--cfg-options "x=[dict(type='X',a=1)]"` used to recurse until RecursionError."""
+    assert DictAction._parse_iterable("[dict(type='X',a=1)]") == ["dict(type='X',a=1)"]
+    assert DictAction._parse_iterable("dict(a=1,b=2)") == "dict(a=1,b=2)"

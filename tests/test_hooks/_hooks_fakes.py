@@ -79,6 +79,7 @@ class FakeRunner:
         self.work_dir = str(work_dir)
         self.log_dir = osp.join(self.work_dir, self.timestamp)
         os.makedirs(self.log_dir, exist_ok=True)
+        self._log_dir = self.log_dir  # the semi-private name of runner.md
         self.cfg = None
         self.seed = 0
         self.rank, self.world_size = 0, 1

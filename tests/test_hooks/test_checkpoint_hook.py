@@ -179,7 +179,7 @@ def test_missing_save_best_metric_is_key_error(tmp_path):
     [
         ({"save_best": "acc", "rule": "bigger"}, KeyError),
         ({"save_best": "weird_metric"}, ValueError),
-        ({"save_best": ["auto", "acc"]}, AssertionError),
+        ({"save_best": ["auto", "acc"]}, ValueError),
         ({"save_best": ["acc", "acc"]}, ValueError),
         ({"save_best": ["acc", "loss"], "rule": ["greater", "less", "less"]}, AssertionError),
         ({"save_best": 3}, TypeError),
@@ -190,6 +190,24 @@ def test_missing_save_best_metric_is_key_error(tmp_path):
 def test_argument_errors(kwargs, error):
     with pytest.raises(error):
         CheckpointHook(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"save_best": ["auto", "acc"]},
+        {"save_best": ["acc", "acc"]},
+        {"save_best": ["acc", "loss"], "rule": ["greater", "less", "less"]},
+        {"save_best": 3},
+        {"greater_keys": 3},
+        {"published_keys": ["meta", "meta"]},
+    ],
+)
+def test_argument_errors_are_also_mmengine_assertion_errors(kwargs):
+    """ValueError/TypeError per piston's rule, and the AssertionError MMEngine code expects."""
+    with pytest.raises(AssertionError) as info:
+        CheckpointHook(**kwargs)
+    assert isinstance(info.value, (ValueError, TypeError))
 
 
 def test_rule_inference_and_custom_keys():

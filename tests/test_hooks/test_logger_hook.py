@@ -186,6 +186,29 @@ def test_after_run_uploads_logs_and_can_remove_local_copies(tmp_path):
     assert osp.exists(osp.join(runner.log_dir, "skip.txt"))
 
 
+def test_out_dir_with_a_mock_runner_and_twice_run(tmp_path):
+    """Only the runner names hooks rely on are read (``_log_dir``, ``work_dir``); an ``out_dir``
+    assigned after construction is used; a second run does not append work_dir twice."""
+    from unittest.mock import MagicMock
+
+    work_dir = tmp_path / "work_dir"
+    work_dir.mkdir()
+    (work_dir / "tmp.log.json").write_text("{}")
+    out_dir = tmp_path / "out_dir"
+    runner = MagicMock()
+    runner._log_dir = str(work_dir)
+    runner.work_dir = str(work_dir)
+    runner.timestamp = "20220429"
+    hook = LoggerHook(keep_local=False)
+    hook.out_dir = str(out_dir)
+    hook.before_run(runner)
+    hook.after_run(runner)
+    assert not (work_dir / "tmp.log.json").exists()
+    assert (out_dir / "work_dir" / "tmp.log.json").read_text() == "{}"
+    hook.before_run(runner)
+    assert hook.out_dir == osp.join(str(out_dir), "work_dir")
+
+
 def test_after_run_on_fsspec_memory_backend(tmp_path):
     fsspec = pytest.importorskip("fsspec")
     runner = FakeRunner(tmp_path / "exp2")

@@ -71,3 +71,20 @@ def test_unbuilt_scheduler_configs_are_skipped_after_val(runner):
     ParamSchedulerHook().after_val_epoch(runner, metrics={"loss": 1.0})
     assert _lr(runner) == pytest.approx(0.1)
     assert isinstance(runner.optim_wrapper.optimizer, torch.optim.SGD)
+
+
+def test_replacing_runner_param_schedulers_is_seen_by_the_same_hook(runner):
+    """The hook reads ``runner.param_schedulers`` anew when it is replaced (as MMEngine does)."""
+    first = LinearLR(runner.optim_wrapper, start_factor=0.5, by_epoch=False, begin=0, end=4)
+    runner.param_schedulers = [first]
+    hook = ParamSchedulerHook()
+    hook.before_train(runner)
+    hook.after_train_iter(runner, batch_idx=0)
+    assert first.last_step == 1
+    second = LinearLR(runner.optim_wrapper, start_factor=0.5, by_epoch=False, begin=0, end=4)
+    runner.param_schedulers = {"main": [second]}
+    hook.after_train_iter(runner, batch_idx=1)
+    assert (first.last_step, second.last_step) == (1, 1)
+    runner.param_schedulers = "invalid"
+    with pytest.raises(TypeError, match="should be list of ParamScheduler"):
+        hook.after_train_iter(runner, batch_idx=2)

@@ -95,20 +95,33 @@ def collect_env() -> OrderedDict:
     except Exception:  # pragma: no cover - exotic builds
         env_info["PyTorch compiling details"] = "n/a"
 
-    try:
-        import torchvision
-
-        env_info["TorchVision"] = torchvision.__version__
-    except ImportError:
-        pass
-    try:
-        import cv2
-
-        env_info["OpenCV"] = cv2.__version__
-    except ImportError:
-        pass
+    # Read the version from the installed metadata: importing torchvision costs seconds, and
+    # the runner collects this banner at every start.
+    torchvision_version = _dist_version("torchvision")
+    if torchvision_version is not None:
+        env_info["TorchVision"] = torchvision_version
+    opencv_version = _dist_version(
+        "opencv-python",
+        "opencv-python-headless",
+        "opencv-contrib-python",
+        "opencv-contrib-python-headless",
+    )
+    if opencv_version is not None:
+        env_info["OpenCV"] = opencv_version
 
     import piston
 
     env_info["piston"] = piston.__version__
     return env_info
+
+
+def _dist_version(*names: str) -> str | None:
+    """Version of the first installed distribution among ``names``, without importing it."""
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
