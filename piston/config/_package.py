@@ -5,28 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os.path as osp
 
-# Package (import) name → pip name of the known OpenMMLab projects.
-PKG2PROJECT = {
-    "mmcls": "mmcls",
-    "mmdet": "mmdet",
-    "mmdet3d": "mmdet3d",
-    "mmseg": "mmsegmentation",
-    "mmaction": "mmaction2",
-    "mmtrack": "mmtrack",
-    "mmpose": "mmpose",
-    "mmedit": "mmedit",
-    "mmocr": "mmocr",
-    "mmgen": "mmgen",
-    "mmfewshot": "mmfewshot",
-    "mmrazor": "mmrazor",
-    "mmflow": "mmflow",
-    "mmhuman3d": "mmhuman3d",
-    "mmrotate": "mmrotate",
-    "mmselfsup": "mmselfsup",
-    "mmyolo": "mmyolo",
-    "mmpretrain": "mmpretrain",
-    "mmagic": "mmagic",
-}
+from piston.registry.registry import MODULE2PACKAGE as PKG2PROJECT  # import name → pip name
 
 
 class UnknownPackageError(ModuleNotFoundError, ValueError):

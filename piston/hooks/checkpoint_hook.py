@@ -82,9 +82,14 @@ def _str_list(name: str, value: Any) -> list[str] | None:
         return [value]
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         if len(set(value)) != len(value):
-            raise _ArgValueError(f"{name} should not contain repeated keys, but got {value!r}.")
+            raise _ArgValueError(
+                f'Found duplicate elements in "{name}": {value!r}; give each key once.'
+            )
         return list(value)
-    raise _ArgTypeError(f"{name} must be a str, a list of str or None, but got {value!r}.")
+    raise _ArgTypeError(
+        f'"{name}" should be a str or sequence of str or None, but got {type(value).__name__}: '
+        f"{value!r}."
+    )
 
 
 @HOOKS.register_module()
@@ -160,18 +165,20 @@ class CheckpointHook(Hook):
         self.save_param_scheduler = save_param_scheduler
         self._out_dir_cfg = None if out_dir is None else str(out_dir)
         self.out_dir: str | None = self._out_dir_cfg
+        self._resolved_out_dir: Any = None  # ``out_dir`` as before_train last resolved it
         self.max_keep_ckpts = max_keep_ckpts
         self.save_last = save_last
         self.args = kwargs
         if file_client_args is not None:
             warnings.warn(
-                "file_client_args is deprecated in CheckpointHook; use backend_args instead.",
+                '"file_client_args" will be deprecated in future. Please use "backend_args" '
+                "instead.",
                 DeprecationWarning,
             )
             if backend_args is not None:
                 raise ValueError(
-                    "file_client_args and backend_args cannot be set at the same time; "
-                    "use backend_args only."
+                    '"file_client_args" and "backend_args" cannot be set at the same time; '
+                    'use "backend_args" only.'
                 )
         self.file_client_args = file_client_args
         self.backend_args = backend_args
@@ -185,7 +192,14 @@ class CheckpointHook(Hook):
         self.save_best = _str_list("save_best", save_best)
         if self.save_best is not None and "auto" in self.save_best and len(self.save_best) > 1:
             raise _ArgValueError(
-                f"save_best='auto' must be the only key when given, but got {self.save_best}."
+                'Only support one "auto" in "save_best" list: \'auto\' must be the only key, '
+                f"but got {self.save_best}."
+            )
+        rule_ok = isinstance(rule, list) and all(isinstance(r, str) for r in rule)
+        if not (rule is None or isinstance(rule, str) or rule_ok):
+            raise _ArgTypeError(
+                f'"rule" should be a str or list of str or None, but got {rule!r}; use '
+                "'greater' or 'less' (one per save_best key, or one for all)."
             )
         rules = rule if isinstance(rule, list) else [rule]
         if self.save_best is not None and len(rules) not in (1, len(self.save_best)):
@@ -208,14 +222,15 @@ class CheckpointHook(Hook):
         self.file_backend = None
 
     @staticmethod
-    def _key_list(name: str, keys: Any, default: list[str]) -> list[str]:
+    def _key_list(name: str, keys: Any, default: list[str]) -> Sequence[str]:
+        """The given keys (a str becomes a 1-tuple, as in MMEngine) or the defaults."""
         if keys is None:
             return list(default)
         if isinstance(keys, str):
-            keys = [keys]
+            keys = (keys,)
         if not (isinstance(keys, (list, tuple)) and all(isinstance(k, str) for k in keys)):
-            raise _ArgTypeError(f"{name} must be a str or a sequence of str, but got {keys!r}.")
-        return list(keys)
+            raise _ArgTypeError(f'"{name}" should be a str or sequence of str, but got {keys!r}.')
+        return keys
 
     def _init_rule(self, rules: list[str | None], key_indicators: list[str]) -> None:
         if len(rules) == 1:
@@ -234,13 +249,16 @@ class CheckpointHook(Hook):
     # ------------------------------------------------------------------ stages
     def before_train(self, runner) -> None:
         """Resolve ``out_dir`` and restore the resumable state from the message hub."""
+        if self.out_dir != self._resolved_out_dir:  # first run, or set by the user since
+            self._out_dir_cfg = None if self.out_dir is None else str(self.out_dir)
         work_dir = str(runner.work_dir)
         self.file_backend = self._get_backend(self._out_dir_cfg or work_dir)
         if self._out_dir_cfg is None or self._out_dir_cfg == work_dir:
-            self.out_dir = work_dir
+            self.out_dir = runner.work_dir  # as given (MMEngine compares it with work_dir)
         else:
             basename = osp.basename(work_dir.rstrip(osp.sep))
             self.out_dir = self.file_backend.join_path(self._out_dir_cfg, basename)
+        self._resolved_out_dir = self.out_dir
         runner.logger.info(f"Checkpoints will be saved to {self.out_dir}.")
 
         info = runner.message_hub.runtime_info

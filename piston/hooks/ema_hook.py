@@ -49,13 +49,13 @@ class EMAHook(Hook):
     ) -> None:
         if begin_iter != 0 and begin_epoch != 0:
             raise AssertionError(
-                f"`begin_iter` ({begin_iter}) and `begin_epoch` ({begin_epoch}) should not be "
-                "both set; choose one."
+                "`begin_iter` and `begin_epoch` should not be both set (got "
+                f"begin_iter={begin_iter}, begin_epoch={begin_epoch}); choose one."
             )
-        if begin_iter < 0 or begin_epoch < 0:
-            raise AssertionError(
-                f"begin_iter and begin_epoch must be >= 0, got {begin_iter} and {begin_epoch}."
-            )
+        if begin_iter < 0:
+            raise AssertionError(f"begin_iter must larger than 0, but got begin: {begin_iter}")
+        if begin_epoch < 0:
+            raise AssertionError(f"begin_epoch must larger than 0, but got begin: {begin_epoch}")
         self.ema_cfg = dict(type=ema_type, **kwargs)
         self.strict_load = strict_load
         self.begin_iter = begin_iter
@@ -76,13 +76,13 @@ class EMAHook(Hook):
         """Check that averaging starts within training."""
         if self.enabled_by_epoch and self.begin_epoch > runner.max_epochs:
             raise AssertionError(
-                f"self.begin_epoch ({self.begin_epoch}) is larger than max_epochs "
-                f"({runner.max_epochs}); EMA would never start."
+                "self.begin_epoch should be smaller than or equal to runner.max_epochs: "
+                f"{runner.max_epochs}, but got begin: {self.begin_epoch} (EMA would never start)."
             )
         if not self.enabled_by_epoch and self.begin_iter > runner.max_iters:
             raise AssertionError(
-                f"self.begin_iter ({self.begin_iter}) is larger than max_iters "
-                f"({runner.max_iters}); EMA would never start."
+                "self.begin_iter should be smaller than or equal to runner.max_iters: "
+                f"{runner.max_iters}, but got begin: {self.begin_iter} (EMA would never start)."
             )
 
     def after_train_iter(

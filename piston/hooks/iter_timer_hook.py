@@ -64,6 +64,11 @@ def batch_size_of(data_batch: Any) -> int:
     Handles ``default_collate`` output (a tensor, or a list/tuple/dict of tensors batched along
     dim 0) and ``pseudo_collate`` output (``dict(inputs=[...], data_samples=[...])``).
     """
+    # Fast path (every iteration): a list/tuple whose first item is a tensor.
+    cls = type(data_batch)
+    if (cls is list or cls is tuple) and data_batch and type(data_batch[0]) is torch.Tensor:
+        first = data_batch[0]
+        return int(first.shape[0]) if first.dim() > 0 else 0
     if isinstance(data_batch, torch.Tensor):
         return int(data_batch.shape[0]) if data_batch.dim() > 0 else 0
     if isinstance(data_batch, Mapping):
@@ -97,6 +102,7 @@ class IterTimerHook(Hook):
         self._data_time = 0.0
         self._samples = 0
         self._skip_throughput = True  # the next train iteration is not representative
+        self._loop: Any = None  # the train loop, which may record ``fetch_time``
         self.throughput = ThroughputMeter()
 
     def before_run(self, runner) -> None:
@@ -109,6 +115,7 @@ class IterTimerHook(Hook):
         """Remember the starting iteration so that the ETA is right after a resume."""
         self.start_iter = runner.iter
         self.time_sec_tot = 0.0
+        self._loop = runner.train_loop
 
     def _before_epoch(self, runner, mode: str = "train") -> None:
         self.t = time.perf_counter()
@@ -120,6 +127,41 @@ class IterTimerHook(Hook):
         # After a validation inside training, the next train iteration's "data time" also
         # holds the end-of-validation work (metrics, checkpoints): keep it out of the meter.
         self._skip_throughput = True
+
+    # The train stages are written out (no ``_before_iter``/``_after_iter`` indirection, no
+    # f-string keys): they run every iteration.
+    def before_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
+        """Record ``train/data_time`` and the batch size."""
+        self._data_time = data_time = time.perf_counter() - self.t
+        runner.message_hub.update_scalar("train/data_time", data_time)
+        self._samples = batch_size_of(data_batch)
+
+    def after_train_iter(
+        self,
+        runner,
+        batch_idx: int,
+        data_batch: DATA_BATCH = None,
+        outputs: Sequence | dict | None = None,
+    ) -> None:
+        """Record ``train/time``, the ETA and the throughput meter's sample."""
+        now = time.perf_counter()
+        iter_time = now - self.t
+        self.t = now
+        hub = runner.message_hub
+        hub.update_scalar("train/time", iter_time)
+        self.time_sec_tot += iter_time
+        cur_iter = runner.iter
+        done = cur_iter - self.start_iter + 1
+        hub.update_info("eta", self.time_sec_tot / done * (runner.max_iters - cur_iter - 1))
+        if self._skip_throughput:
+            self._skip_throughput = False
+        else:
+            # The data-wait share uses the time spent fetching the batch when the loop measured
+            # it (``data_time`` also holds the hooks that run between this hook's two calls).
+            fetch = getattr(self._loop, "fetch_time", None)
+            self.throughput.add(
+                self._samples, iter_time, self._data_time if fetch is None else fetch
+            )
 
     def _before_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train"

@@ -92,15 +92,16 @@ class LoggerHook(Hook):
             raise TypeError(f"out_dir must be a str, a Path or None, but got {out_dir!r}.")
         if file_client_args is not None:
             warnings.warn(
-                "file_client_args is deprecated in LoggerHook; use backend_args instead.",
+                '"file_client_args" will be deprecated in future. Please use "backend_args" '
+                "instead.",
                 DeprecationWarning,
             )
             if out_dir is None:
                 raise ValueError("file_client_args should be None when out_dir is not set.")
             if backend_args is not None:
                 raise ValueError(
-                    "file_client_args and backend_args cannot be set at the same time; "
-                    "use backend_args only."
+                    '"file_client_args" and "backend_args" cannot be set at the same time; '
+                    'use "backend_args" only.'
                 )
         if isinstance(out_suffix, str):
             out_suffix = (out_suffix,)

@@ -24,16 +24,32 @@ def _get(sample: Any, key: str, default: Any = None) -> Any:
 
 
 def _to_image(inputs: torch.Tensor, data_sample: Any) -> np.ndarray:
-    """A CHW network input back to an HWC uint8 image of the original size."""
+    """A CHW network input back to an HWC uint8 image of the original size.
+
+    Shapes come from ``img_shape``/``ori_shape`` (``(h, w)``), or from MMEngine's older keys:
+    ``ori_height``/``ori_width``, and, when ``pad_shape`` is set, the unpadded size ``scale``
+    (``(w, h)``, default the original size).
+    """
     img = inputs.detach().float().cpu()
+    if img.dim() == 4 and img.shape[0] == 1:  # a batch of one image
+        img = img[0]
     norm = _get(data_sample, "img_norm_cfg") or {}
     mean = torch.as_tensor(norm.get("mean", (0.0,) * img.shape[0]), dtype=img.dtype)
     std = torch.as_tensor(norm.get("std", (1.0,) * img.shape[0]), dtype=img.dtype)
     img = img * std.view(-1, 1, 1) + mean.view(-1, 1, 1)
+    ori_shape = _get(data_sample, "ori_shape")
+    ori_h, ori_w = _get(data_sample, "ori_height"), _get(data_sample, "ori_width")
+    if ori_shape is None and ori_h is not None and ori_w is not None:
+        ori_shape = (ori_h, ori_w)
     img_shape = _get(data_sample, "img_shape")
+    if img_shape is None and _get(data_sample, "pad_shape") is not None:
+        scale = _get(data_sample, "scale")
+        if scale is not None:
+            img_shape = (scale[1], scale[0])
+        elif ori_shape is not None:
+            img_shape = tuple(ori_shape[:2])
     if img_shape is not None:  # drop the padding
         img = img[:, : img_shape[0], : img_shape[1]]
-    ori_shape = _get(data_sample, "ori_shape")
     if ori_shape is not None and tuple(ori_shape[:2]) != tuple(img.shape[1:]):
         img = F.interpolate(img[None], size=tuple(ori_shape[:2]), mode="bilinear")[0]
     return img.clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).numpy()

@@ -73,8 +73,13 @@ class ParamSchedulerHook(Hook):
         """Step epoch-based schedulers that need validation results, with ``metrics``."""
         if metrics is None:
             return
+        from piston.optim.scheduler import _ParamScheduler
+
         for schedulers in _scheduler_lists(runner.param_schedulers):
             for scheduler in _built(schedulers):
+                # only built schedulers (as MMEngine: instances of _ParamScheduler)
+                if not isinstance(scheduler, _ParamScheduler):
+                    continue
                 if scheduler.by_epoch and getattr(scheduler, "need_val_args", False):
                     scheduler.step(metrics)
 

@@ -19,6 +19,10 @@ from .npu_profiler_hook import NPUProfilerHook
 __all__ = ["NPUProfilerHook", "ProfilerHook"]
 
 
+class _ArgTypeError(TypeError, AssertionError):
+    """A bad argument type. Also an ``AssertionError``, which MMEngine raised for it."""
+
+
 @HOOKS.register_module()
 class ProfilerHook(Hook):
     """Run ``torch.profiler.profile`` over the start of training.
@@ -57,7 +61,7 @@ class ProfilerHook(Hook):
         json_trace_path: str | None = None,
     ) -> None:
         if not isinstance(by_epoch, bool):
-            raise TypeError(f"by_epoch must be a bool, but got {by_epoch!r}.")
+            raise _ArgTypeError(f"by_epoch must be a bool, but got {by_epoch!r}.")
         if profile_times < 1:
             raise ValueError(f"profile_iters should be greater than 0, but got {profile_times}.")
         if by_epoch and profile_times > 1:
@@ -70,9 +74,9 @@ class ProfilerHook(Hook):
             ("activity_with_cuda", activity_with_cuda),
         ):
             if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be a bool, but got {flag!r}.")
+                raise _ArgTypeError(f"{name} must be a bool, but got {flag!r}.")
         if schedule is not None and not isinstance(schedule, dict):
-            raise TypeError(
+            raise _ArgTypeError(
                 f"schedule must be a dict of torch.profiler.schedule args: {schedule!r}"
             )
         self.by_epoch = by_epoch

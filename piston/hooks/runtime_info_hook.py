@@ -32,6 +32,17 @@ def _is_scalar(value: Any) -> bool:
     return False
 
 
+def _has_stock_get_lr(wrapper: Any) -> bool:
+    """Whether ``wrapper.get_lr`` is ``BaseOptimWrapper.get_lr`` (not overridden)."""
+    from piston.optim.optimizer.base import BaseOptimWrapper
+
+    return (
+        isinstance(wrapper, BaseOptimWrapper)
+        and getattr(type(wrapper), "get_lr", None) is BaseOptimWrapper.get_lr
+        and "get_lr" not in vars(wrapper)
+    )
+
+
 @HOOKS.register_module()
 class RuntimeInfoHook(Hook):
     """Keep the message hub up to date with the runner's state.
@@ -44,6 +55,7 @@ class RuntimeInfoHook(Hook):
 
     def __init__(self) -> None:
         self._last_loop_stage: str | None = None
+        self._plain_lr_wrapper: Any = None  # a wrapper whose lr can be read directly
 
     def before_run(self, runner) -> None:
         """Publish ``cfg``, ``seed``, ``experiment_name`` and ``piston_version``."""
@@ -84,7 +96,12 @@ class RuntimeInfoHook(Hook):
         """Publish the iteration and the first param group's value of each learning rate."""
         hub = runner.message_hub
         hub.update_info("iter", runner.iter)
-        lr_dict = runner.optim_wrapper.get_lr()
+        wrapper = runner.optim_wrapper
+        if wrapper is self._plain_lr_wrapper and wrapper.base_param_settings is None:
+            # What the stock ``get_lr()`` returns, read without building its dict and lists.
+            hub.update_scalar("train/lr", wrapper.optimizer.param_groups[0]["lr"])
+            return
+        lr_dict = wrapper.get_lr()
         if not isinstance(lr_dict, dict):
             raise AssertionError(
                 "`runner.optim_wrapper.get_lr()` should return a dict of learning rates "
@@ -93,6 +110,7 @@ class RuntimeInfoHook(Hook):
             )
         for name, lrs in lr_dict.items():
             hub.update_scalar(f"train/{name}", lrs[0])
+        self._plain_lr_wrapper = wrapper if _has_stock_get_lr(wrapper) else None
 
     def after_train_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, outputs: dict | None = None

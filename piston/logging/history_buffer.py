@@ -97,8 +97,11 @@ class HistoryBuffer:
             )
             log_history = log_history[-max_length:]
             count_history = count_history[-max_length:]
-        self._values = np.array(log_history, dtype=np.float64)
-        self._counts = np.array(count_history, dtype=np.float64)
+        # Materialised history as Python lists (amortised O(1) appends); the numpy arrays that
+        # ``_log_history``/``_count_history`` return are built on demand and cached.
+        self._values: list[float] = [float(v) for v in log_history]
+        self._counts: list[float] = [float(c) for c in count_history]
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
         self._pending: list[Any] = []
         self._pending_counts: list[int | float] = []
 
@@ -142,10 +145,7 @@ class HistoryBuffer:
                     f"HistoryBuffer.update expects a one-element tensor, got shape "
                     f"{tuple(log_val.shape)}."
                 )
-            self._pending.append(log_val.detach().clone())
-            self._pending_counts.append(count)
-            if len(self._pending) > _MAX_PENDING:
-                self._flush()
+            self._push_tensor(log_val, count)
             return
         if isinstance(log_val, np.generic) or (
             isinstance(log_val, np.ndarray) and log_val.size == 1
@@ -156,18 +156,41 @@ class HistoryBuffer:
                 f"log_val must be an int, float or one-element tensor, but got "
                 f"{type(log_val)}: {log_val!r}"
             )
-        if self._pending:
+        self._push_number(log_val, count)
+
+    # Unchecked appends for callers that validated already (``MessageHub.update_scalar``).
+    def _push_tensor(self, log_val: Any, count: int | float) -> None:
+        pending = self._pending
+        pending.append(log_val.detach().clone())
+        self._pending_counts.append(count)
+        if len(pending) > _MAX_PENDING:
+            self._flush()
+
+    def _push_number(self, log_val: int | float, count: int | float) -> None:
+        if self._pending:  # keep the order of updates
             self._pending.append(log_val)
             self._pending_counts.append(count)
             return
-        self._append([log_val], [count])
+        values = self._values
+        values.append(float(log_val))
+        self._counts.append(float(count))
+        self._arrays = None
+        if len(values) > self.max_length + _slack(self.max_length):
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop the entries beyond ``max_length`` (done in batches, see ``_slack``)."""
+        excess = len(self._values) - self.max_length
+        if excess > 0:
+            del self._values[:excess]
+            del self._counts[:excess]
 
     def _append(self, values: list, counts: list) -> None:
-        self._values = np.append(self._values, values)
-        self._counts = np.append(self._counts, counts)
-        if len(self._values) > self.max_length:
-            self._values = self._values[-self.max_length :]
-            self._counts = self._counts[-self.max_length :]
+        self._values.extend(float(v) for v in values)
+        self._counts.extend(float(c) for c in counts)
+        self._arrays = None
+        if len(self._values) > self.max_length + _slack(self.max_length):
+            self._trim()
 
     def _flush(self) -> None:
         if not self._pending:
@@ -176,15 +199,32 @@ class HistoryBuffer:
         self._pending, self._pending_counts = [], []
         self._append(materialize(pending), counts)
 
+    def _tail(self, window: int | None) -> tuple[list[float], list[float]] | None:
+        """Last ``window`` kept values and counts as lists, when ``0 < window <= len``."""
+        self._flush()
+        kept = min(len(self._values), self.max_length)
+        if type(window) is not int or not 0 < window <= kept:
+            return None
+        start = len(self._values) - window
+        return self._values[start:], self._counts[start:]
+
+    def _history_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        self._flush()
+        if self._arrays is None:
+            start = max(len(self._values) - self.max_length, 0)
+            self._arrays = (
+                np.array(self._values[start:], dtype=np.float64),
+                np.array(self._counts[start:], dtype=np.float64),
+            )
+        return self._arrays
+
     @property
     def _log_history(self) -> np.ndarray:
-        self._flush()
-        return self._values
+        return self._history_arrays()[0]
 
     @property
     def _count_history(self) -> np.ndarray:
-        self._flush()
-        return self._counts
+        return self._history_arrays()[1]
 
     @property
     def data(self) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +232,7 @@ class HistoryBuffer:
         return self._log_history, self._count_history
 
     def __len__(self) -> int:
-        return len(self._values) + len(self._pending)
+        return min(len(self._values), self.max_length) + len(self._pending)
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
@@ -201,6 +241,7 @@ class HistoryBuffer:
         # Custom statistics travel as ``(module, qualname)`` references, as pickle itself would
         # store a function.
         self._flush()
+        start = max(len(self._values) - self.max_length, 0)
         custom = {
             name: (getattr(method, "__module__", ""), getattr(method, "__qualname__", name))
             for name, method in self._statistics_methods.items()
@@ -208,15 +249,16 @@ class HistoryBuffer:
         }
         return {
             "max_length": self.max_length,
-            "_log_history": self._values.tolist(),
-            "_count_history": self._counts.tolist(),
+            "_log_history": self._values[start:],
+            "_count_history": self._counts[start:],
             "_statistics_methods": custom,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.max_length = state.get("max_length", 1_000_000)
-        self._values = np.asarray(state.get("_log_history", []), dtype=np.float64)
-        self._counts = np.asarray(state.get("_count_history", []), dtype=np.float64)
+        self._values = [float(v) for v in state.get("_log_history", [])]
+        self._counts = [float(c) for c in state.get("_count_history", [])]
+        self._arrays = None
         self._pending, self._pending_counts = [], []
         for name, method in state.get("_statistics_methods", {}).items():
             if name not in self._statistics_methods:
@@ -230,28 +272,37 @@ class HistoryBuffer:
     # ------------------------------------------------------------------ built-in statistics
     def mean(self, window_size: int | None = None) -> np.float64:
         """``sum(values[-w:]) / sum(counts[-w:])`` (all values when ``window_size`` is None)."""
+        tail = self._tail(window_size)
+        if tail is not None:  # the usual logging window: only its values become numpy
+            return np.array(tail[0]).sum() / np.array(tail[1]).sum()
         values, counts = self._log_history, self._count_history
         window = _window(window_size, len(values))
         return values[-window:].sum() / counts[-window:].sum()
 
     def max(self, window_size: int | None = None) -> np.float64:
         """Largest of the last ``window_size`` values."""
+        tail = self._tail(window_size)
+        if tail is not None:
+            return np.array(tail[0]).max()
         values = self._log_history
         return values[-_window(window_size, len(values)) :].max()
 
     def min(self, window_size: int | None = None) -> np.float64:
         """Smallest of the last ``window_size`` values."""
+        tail = self._tail(window_size)
+        if tail is not None:
+            return np.array(tail[0]).min()
         values = self._log_history
         return values[-_window(window_size, len(values)) :].min()
 
     def current(self) -> np.float64:
         """The latest value (ValueError when the buffer is empty)."""
-        values = self._log_history
-        if len(values) == 0:
+        self._flush()
+        if not self._values:
             raise ValueError(
                 "HistoryBuffer._log_history is an empty array! Please call update first."
             )
-        return values[-1]
+        return np.float64(self._values[-1])
 
 
 def _resolve_function(reference: Any) -> Callable | None:
@@ -277,6 +328,11 @@ def _window(window_size: int | None, length: int) -> int:
             f"window_size must be an int or None, but got {type(window_size)}: {window_size!r}"
         )
     return window_size
+
+
+def _slack(max_length: int) -> int:
+    """Entries allowed beyond ``max_length`` before trimming, so trimming is amortised O(1)."""
+    return min(max(max_length >> 3, 16), 65536)
 
 
 _BUILTIN_STATISTICS = ("mean", "max", "min", "current")

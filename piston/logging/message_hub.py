@@ -114,11 +114,20 @@ class MessageHub(ManagerMixin):
             count: Weight of the value in ``mean``.
             resumed: Whether the key is saved in checkpoints.
         """
+        buffer = self._log_scalars.get(key)
+        # Per-iteration fast path: a known key with the same flag, an int count and a Python
+        # float or a one-element tensor (validated here once, then appended unchecked).
+        if buffer is not None and type(count) is int and self._resumed_keys.get(key) == resumed:
+            if type(value) is float:
+                buffer._push_number(value, count)
+                return
+            if _is_tensor(value) and value.numel() == 1:
+                buffer._push_tensor(value, count)
+                return
         self._set_resumed_key(key, resumed)
         value = self._valid_value(key, value)
         if not isinstance(count, int) or isinstance(count, bool):
             raise AssertionError(f"count of {key!r} must be an int, but got {type(count)}.")
-        buffer = self._log_scalars.get(key)
         if buffer is None:
             buffer = self._log_scalars[key] = HistoryBuffer()
         buffer.update(value, count)

@@ -116,7 +116,12 @@ def build_dataloader(
         worker_init_cfg = dict(worker_init_cfg)
         fn = worker_init_cfg.pop("type")
         if isinstance(fn, str):
-            fn = FUNCTIONS.get(fn)
+            name, fn = fn, FUNCTIONS.get(fn)
+            if fn is None:
+                raise KeyError(
+                    f"worker_init_fn type {name!r} is not registered in FUNCTIONS. Register it "
+                    "with @FUNCTIONS.register_module() or pass the function itself as `type`."
+                )
         if not callable(fn):
             raise TypeError(f"worker_init_fn type must be a function name or callable, got {fn!r}")
         init_fn = partial(fn, **worker_init_cfg)

@@ -110,7 +110,11 @@ def make_data_iterator(dataloader: Any, skip_batches: int, train_state: dict | N
     if epoch_rng is not None:
         restore_rng_state(epoch_rng)
     if sampler is not None and _can_skip(sampler) and "sampler" in train_state:
-        sampler.load_state_dict(train_state["sampler"])  # skips the consumed indices
+        # ``skip_batches`` (from the checkpoint's meta) is authoritative: a checkpoint written
+        # in ``after_train_iter`` was captured before the loop counted the current batch.
+        sampler_state = dict(train_state["sampler"])
+        sampler_state["consumed"] = int(skip_batches) * _batch_size(dataloader)
+        sampler.load_state_dict(sampler_state)  # skips the consumed indices
         iterator = iter(dataloader)
     else:
         iterator = iter(dataloader)

@@ -141,7 +141,7 @@ class LogProcessor:
         """
         if mode not in _MODES:
             raise AssertionError(f"mode must be one of {_MODES}, but got {mode!r}.")
-        custom = self._parse_windows(runner, batch_idx, self.custom_cfg)
+        custom = self._parse_windows_size(runner, batch_idx, self.custom_cfg)
         items = self._collect_scalars(custom, runner, mode)
         tag = self._with_hierarchy(items, mode)
         line_items = OrderedDict(items)
@@ -149,7 +149,7 @@ class LogProcessor:
 
         log_str = self._iter_header(runner, batch_idx, mode, has_train_loop)
         if self.by_epoch and mode in ("train", "val"):
-            tag["epoch"] = self._epoch(runner, mode, has_train_loop)
+            tag["epoch"] = self._get_epoch(runner, mode)
         tag["iter"] = runner.iter + 1 if has_train_loop else 0
 
         lr_keys = [key for key in line_items if key.endswith("lr")]
@@ -194,11 +194,11 @@ class LogProcessor:
             raise AssertionError(
                 f"get_log_after_epoch only supports 'val' and 'test' mode, but got {mode!r}."
             )
-        length = _dataloader_len(runner, mode)
+        length = self._get_dataloader_size(runner, mode)
         if not self.by_epoch:
             log_str = f"Iter({mode}) [{length}/{length}]  "
         elif mode == "val":
-            epoch = self._epoch(runner, mode, _train_loop_built(runner))
+            epoch = self._get_epoch(runner, mode)
             log_str = f"Epoch(val) [{epoch}][{length}/{length}]  "
         else:
             log_str = f"Epoch(test) [{length}/{length}]  "
@@ -211,7 +211,7 @@ class LogProcessor:
             for key in _TIME_KEYS
             if key not in customized
         ]
-        custom = self._parse_windows(runner, batch_idx, custom)
+        custom = self._parse_windows_size(runner, batch_idx, custom)
         scalars = self._with_hierarchy(self._collect_scalars(custom, runner, mode), mode)
         time_names = {self._name(key, mode) for key in _TIME_KEYS}
         tag = OrderedDict((k, v) for k, v in scalars.items() if k not in time_names)
@@ -234,43 +234,76 @@ class LogProcessor:
     # ------------------------------------------------------------------ header pieces
     def _iter_header(self, runner, batch_idx: int, mode: str, has_train_loop: bool) -> str:
         if self.by_epoch or mode != "train":
-            length = _dataloader_len(runner, mode)
+            length = self._get_dataloader_size(runner, mode)
             cur = str(batch_idx + 1).rjust(len(str(length)))
             if not self.by_epoch:
                 return f"Iter({mode}) [{cur}/{length}]  "
             if mode == "test":
                 return f"Epoch(test) [{cur}/{length}]  "
-            epoch = f"[{self._epoch(runner, mode, has_train_loop)}]"
+            epoch = f"[{self._get_epoch(runner, mode)}]"
             if has_train_loop:
                 # "[", "]" and one space around the widest epoch number.
                 epoch = epoch.rjust(len(str(runner.max_epochs)) + 3)
             return f"Epoch({mode}){epoch}[{cur}/{length}]  "
         max_iters = runner.max_iters
-        cur = str(runner.iter + 1).rjust(len(str(max_iters)))
+        cur = str(self._get_iter(runner, batch_idx)).rjust(len(str(max_iters)))
         return f"Iter(train) [{cur}/{max_iters}]  "
 
-    @staticmethod
-    def _epoch(runner, mode: str, has_train_loop: bool) -> int:
+    # The helpers below keep MMEngine's names and signatures: subclasses and tests written
+    # for MMEngine override or mock them.
+    def _get_epoch(self, runner, mode: str) -> int:
+        """Epoch shown in train/val headers: ``epoch + 1`` in training, the finished epoch in
+        validation (0 without a built train loop)."""
         if mode == "train":
             return runner.epoch + 1
-        return runner.epoch if has_train_loop else 0
+        if mode == "val":
+            return runner.epoch if _train_loop_built(runner) else 0
+        raise ValueError(f"runner mode should be 'train' or 'val', but got {mode!r}.")
+
+    def _get_iter(self, runner, batch_idx: int | None = None) -> int:
+        """Iteration shown in headers: ``batch_idx + 1`` by epoch, else ``runner.iter + 1``."""
+        if self.by_epoch and batch_idx is not None:
+            return batch_idx + 1
+        return runner.iter + 1
+
+    def _get_cur_loop(self, runner, mode: str):
+        """The runner's loop of ``mode``."""
+        if mode == "train":
+            return runner.train_loop
+        if mode == "val":
+            return runner.val_loop
+        return runner.test_loop
+
+    def _get_dataloader_size(self, runner, mode: str) -> int:
+        """Length of the ``mode`` dataloader (``runner.<mode>_dataloader``)."""
+        return _dataloader_len(runner, mode)
 
     # ------------------------------------------------------------------ scalar collection
-    def _parse_windows(self, runner, batch_idx: int, custom_cfg: list[dict]) -> list[dict]:
-        """Resolve ``'epoch'``/``'global'`` window sizes to ints."""
+    def _parse_windows_size(
+        self, runner, batch_idx: int, custom_cfg: list[dict] | None = None
+    ) -> list[dict]:
+        """Copies of ``custom_cfg`` (default: ``self.custom_cfg``) with ``'epoch'``/``'global'``
+        window sizes resolved to ints."""
         parsed = []
-        for cfg in custom_cfg:
+        for cfg in self.custom_cfg if custom_cfg is None else custom_cfg:
             cfg = dict(cfg)
             window = cfg.get("window_size")
             if window == "epoch":
                 cfg["window_size"] = batch_idx + 1
             elif window == "global":
                 cfg["window_size"] = runner.iter + 1
+            elif window is not None and not isinstance(window, int):
+                raise TypeError(
+                    f"window_size should be an int, 'epoch' or 'global', but got {window!r}."
+                )
             parsed.append(cfg)
         return parsed
 
-    def _collect_scalars(self, custom_cfg: list[dict], runner, mode: str) -> OrderedDict:
-        """Statistics of the mode's scalars, keyed by name without the ``<mode>/`` prefix."""
+    def _collect_scalars(
+        self, custom_cfg: list[dict], runner, mode: str, reserve_prefix: bool = False
+    ) -> OrderedDict:
+        """Statistics of the mode's scalars, keyed by name without the ``<mode>/`` prefix
+        (with it when ``reserve_prefix``)."""
         buffers = OrderedDict(
             (_strip_mode(key, mode), buffer)
             for key, buffer in runner.message_hub.log_scalars.items()
@@ -288,7 +321,8 @@ class LogProcessor:
             name = cfg.pop("log_name", src)
             if src in buffers:
                 items[name] = buffers[src].statistics(**cfg)
-        return OrderedDict((name, _to_python(value)) for name, value in items.items())
+        prefix = f"{mode}/" if reserve_prefix else ""
+        return OrderedDict((prefix + name, _to_python(value)) for name, value in items.items())
 
     def _collect_non_scalars(self, runner, mode: str) -> OrderedDict:
         return OrderedDict(

@@ -201,6 +201,7 @@ def test_argument_errors(kwargs, error):
         {"save_best": 3},
         {"greater_keys": 3},
         {"published_keys": ["meta", "meta"]},
+        {"rule": {"acc": "greater"}},  # checked even without save_best
     ],
 )
 def test_argument_errors_are_also_mmengine_assertion_errors(kwargs):
@@ -208,6 +209,16 @@ def test_argument_errors_are_also_mmengine_assertion_errors(kwargs):
     with pytest.raises(AssertionError) as info:
         CheckpointHook(**kwargs)
     assert isinstance(info.value, (ValueError, TypeError))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_key_lists_and_deprecated_file_client_args():
+    assert CheckpointHook(greater_keys="acc").greater_keys == ("acc",)
+    assert CheckpointHook(less_keys=["loss_cls"]).less_keys == ["loss_cls"]
+    with pytest.warns(DeprecationWarning, match='"file_client_args" will be deprecated'):
+        CheckpointHook(file_client_args={"backend": "disk"})
+    with pytest.raises(ValueError, match='"file_client_args" and "backend_args" cannot be set'):
+        CheckpointHook(file_client_args={"backend": "disk"}, backend_args={"backend": "local"})
 
 
 def test_rule_inference_and_custom_keys():
@@ -230,6 +241,27 @@ def test_out_dir_appends_work_dir_name(tmp_path):
     assert _files(tmp_path / "ckpts" / "exp") == ["epoch_1.pth"]
     with open(tmp_path / "exp" / "last_checkpoint") as f:
         assert f.read() == osp.join(str(tmp_path / "ckpts" / "exp"), "epoch_1.pth")
+
+
+def test_out_dir_resolution_with_a_mock_runner(tmp_path):
+    """Default out_dir is runner.work_dir as given; an out_dir set after construction is used;
+    resolving again (a second before_train) does not append the work_dir name twice."""
+    from unittest.mock import Mock
+
+    from piston.logging import MessageHub
+
+    runner = Mock()
+    runner.work_dir = tmp_path / "exp"
+    runner.message_hub = MessageHub.get_instance("ckpt_mock_runner")
+    hook = CheckpointHook(interval=1)
+    hook.before_train(runner)
+    assert hook.out_dir == runner.work_dir
+    hook = CheckpointHook(interval=1)
+    hook.out_dir = "test_dir"
+    hook.before_train(runner)
+    assert hook.out_dir == osp.join("test_dir", "exp")
+    hook.before_train(runner)
+    assert hook.out_dir == osp.join("test_dir", "exp")
 
 
 def test_out_dir_on_fsspec_memory_backend(tmp_path):

@@ -129,19 +129,25 @@ def test_update_buffers_swaps_buffers_too(runner):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"begin_iter": 1, "begin_epoch": 1}, {"begin_iter": -1}, {"begin_epoch": -2}]
+    "kwargs, match",
+    [
+        ({"begin_iter": 1, "begin_epoch": 1}, "`begin_iter` and `begin_epoch` should not be both"),
+        ({"begin_iter": -1}, "begin_iter must larger than 0"),
+        ({"begin_epoch": -2}, "begin_epoch must larger than 0"),
+    ],
 )
-def test_bad_begin_arguments(kwargs):
-    with pytest.raises(AssertionError):
+def test_bad_begin_arguments(kwargs, match):
+    """AssertionError with MMEngine's wording (code written for it matches on the text)."""
+    with pytest.raises(AssertionError, match=match):
         EMAHook(**kwargs)
 
 
 def test_begin_after_training_end_is_rejected(runner):
     hook = EMAHook(begin_epoch=4)
     hook.before_run(runner)
-    with pytest.raises(AssertionError, match="max_epochs"):
+    with pytest.raises(AssertionError, match="begin_epoch should be smaller than or equal to"):
         hook.before_train(runner)
     hook = EMAHook(begin_iter=7)
     hook.before_run(runner)
-    with pytest.raises(AssertionError, match="max_iters"):
+    with pytest.raises(AssertionError, match="begin_iter should be smaller than or equal to"):
         hook.before_train(runner)

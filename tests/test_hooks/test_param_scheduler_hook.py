@@ -88,3 +88,13 @@ def test_replacing_runner_param_schedulers_is_seen_by_the_same_hook(runner):
     runner.param_schedulers = "invalid"
     with pytest.raises(TypeError, match="should be list of ParamScheduler"):
         hook.after_train_iter(runner, batch_idx=2)
+
+
+def test_after_val_epoch_ignores_objects_that_are_not_built_schedulers(runner):
+    """Only built schedulers (``_ParamScheduler`` instances) get the validation metrics."""
+    from unittest.mock import Mock
+
+    fake = Mock(by_epoch=True, need_val_args=True)
+    runner.param_schedulers = [fake]
+    ParamSchedulerHook().after_val_epoch(runner, metrics={"loss": 1.0})
+    fake.step.assert_not_called()

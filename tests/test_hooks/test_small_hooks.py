@@ -153,6 +153,33 @@ def test_naive_visualization_denormalizes_unpads_and_resizes():
     assert kwargs["draw_pred"]
 
 
+def test_naive_visualization_with_mmengine_style_samples():
+    """Per-sample dicts with ``data_sample``, a batch dim of 1, ``scale``/``pad_shape`` and
+    ``ori_height``/``ori_width`` metainfo (the layout MMEngine-era code passes)."""
+    from piston.structures import BaseDataElement
+
+    vis = RecordingVisualizer()
+    runner = SimpleNamespace(visualizer=vis)
+    gt = BaseDataElement(
+        metainfo=dict(
+            img_norm_cfg=dict(mean=(0, 0, 0), std=(0.5, 0.5, 0.5), to_bgr=True),
+            scale=(10, 8),
+            pad_shape=(15, 15, 3),
+            ori_height=5,
+            ori_width=4,
+            img_path="tmp.jpg",
+        )
+    )
+    inputs = torch.full((1, 3, 15, 15), 100.0)
+    pred = BaseDataElement()
+    NaiveVisualizationHook().after_test_iter(
+        runner, 0, [dict(inputs=inputs, data_sample=gt)], [pred]
+    )
+    name, img, sample, _ = vis.samples[0]
+    assert (name, img.shape, sample) == ("tmp.jpg", (5, 4, 3), pred)
+    assert (img == 50).all()
+
+
 # ---------------------------------------------------------------------- ProfilerHook
 @pytest.mark.parametrize(
     "kwargs, error",
@@ -165,8 +192,10 @@ def test_naive_visualization_denormalizes_unpads_and_resizes():
     ],
 )
 def test_profiler_argument_errors(kwargs, error):
-    with pytest.raises(error):
+    with pytest.raises(error) as info:
         ProfilerHook(**kwargs)
+    if error is TypeError:  # also the AssertionError MMEngine raised
+        assert isinstance(info.value, AssertionError)
 
 
 def _drive_profiled_iters(runner, hook, n):

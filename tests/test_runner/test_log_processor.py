@@ -423,3 +423,39 @@ def test_no_data_wait_hint_for_negligible_waits(hub, tmp_path):
     runner = _runner(hub, epoch=0, max_epochs=5, train_len=100, logger=logger)
     LogProcessor().get_log_after_iter(runner, 9, "train")
     assert "WARNING" not in log_file.read_text()
+
+
+def test_mmengine_helper_names_are_used_and_overridable(hub):
+    """MMEngine's helper names exist with its signatures, and the line is built through them
+    (subclasses written for MMEngine override them)."""
+    runner = _runner(hub, epoch=2, it=41)
+    proc = LogProcessor()
+    assert proc._get_epoch(runner, "train") == 3
+    assert proc._get_epoch(runner, "val") == 2
+    assert proc._get_epoch(_runner(hub, built=False), "val") == 0
+    with pytest.raises(ValueError, match="'train' or 'val'"):
+        proc._get_epoch(runner, "test")
+    assert proc._get_iter(runner, 9) == 10
+    assert LogProcessor(by_epoch=False)._get_iter(runner, 9) == 42
+    assert proc._get_dataloader_size(runner, "val") == 313
+    cfg = [
+        dict(data_src="loss", method_name="mean", window_size="epoch"),
+        dict(data_src="loss", method_name="mean", window_size="global", log_name="g"),
+    ]
+    parsed = LogProcessor(custom_cfg=cfg)._parse_windows_size(runner, 4)
+    assert [c["window_size"] for c in parsed] == [5, 42]
+    assert cfg[0]["window_size"] == "epoch"  # the configured entries are not modified
+    bad = [dict(data_src="loss", method_name="mean", window_size="bad")]
+    with pytest.raises(TypeError, match="window_size"):
+        proc._parse_windows_size(runner, 4, bad)
+
+    hub.update_scalar("train/loss", 1.0)
+    assert list(proc._collect_scalars([], runner, "train", reserve_prefix=True)) == ["train/loss"]
+
+    class FixedEpoch(LogProcessor):
+        def _get_epoch(self, runner, mode):
+            return 7
+
+    _fill_eval(hub, "val")
+    _, line = FixedEpoch().get_log_after_epoch(runner, 313, "val")
+    assert line.startswith("Epoch(val) [7][313/313]    ")

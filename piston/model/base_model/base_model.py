@@ -94,10 +94,13 @@ class BaseModel(BaseModule):
             ``(loss, log_vars)``: the total loss (with graph) and an OrderedDict with ``'loss'``
             first, then every item, all detached tensors.
         """
+        # Per-iteration path: a 0-dim loss is its own mean, and the total starts from the first
+        # loss rather than from ``0``; both give bit-identical values and gradients while
+        # adding no autograd nodes (``mean``/``0 +`` each cost a forward op and a backward node).
         log_vars = []
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                log_vars.append([name, value.mean()])
+                log_vars.append([name, value if value.dim() == 0 else value.mean()])
             elif isinstance(value, (list, tuple)) and all(
                 isinstance(item, torch.Tensor) for item in value
             ):
@@ -107,7 +110,10 @@ class BaseModel(BaseModule):
                     f"{name} is not a tensor or list of tensors, but got {type(value)}; "
                     "forward(mode='loss') must return a dict of tensors."
                 )
-        loss = sum(value for key, value in log_vars if "loss" in key)
+        loss_terms = [value for key, value in log_vars if "loss" in key]
+        loss: Any = loss_terms[0] if loss_terms else 0
+        for value in loss_terms[1:]:
+            loss = loss + value
         log_vars.insert(0, ["loss", loss])
         return loss, OrderedDict(
             (key, value.detach() if isinstance(value, torch.Tensor) else value)

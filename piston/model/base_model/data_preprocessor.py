@@ -53,6 +53,15 @@ class BaseDataPreprocessor(nn.Module):
         Mappings become plain dicts, namedtuples and other sequences keep their type,
         strings/bytes/None and other objects are returned untouched.
         """
+        # Fast path for the usual collated batches (exact builtin containers of tensors):
+        # no ABC ``isinstance`` checks and no generator per level.
+        cls = type(data)
+        if cls is torch.Tensor:
+            return self._move(data)
+        if cls is list or cls is tuple:
+            return cls([self.cast_data(item) for item in data])
+        if cls is dict:
+            return {key: self.cast_data(value) for key, value in data.items()}
         if isinstance(data, torch.Tensor):
             return self._move(data)
         if isinstance(data, Mapping):

@@ -10,8 +10,7 @@ which the hub converts to a number only when a logger reads it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -29,6 +28,9 @@ _CLIP_FUNCS = {
     "norm": (torch.nn.utils.clip_grad_norm_, "grad_norm"),
     "value": (torch.nn.utils.clip_grad_value_, "grad_value"),
 }
+
+
+_NULL_CONTEXT = nullcontext()  # reusable and reentrant
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -156,14 +158,15 @@ class OptimWrapper(BaseOptimWrapper):
             self.message_hub.update_scalar(f"train/{self.grad_name}", grad.detach())
 
     # ------------------------------------------------------------------ accumulation
-    @contextmanager
-    def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """Skip DDP's gradient all-reduce (``model.no_sync()``) on accumulation steps."""
+    def optim_context(self, model: nn.Module) -> AbstractContextManager:
+        """Skip DDP's gradient all-reduce (``model.no_sync()``) on accumulation steps.
+
+        Returns a context manager: ``model.no_sync()`` on an accumulation step of a model that
+        has it, else a shared no-op context (no generator is built on the per-iteration path).
+        """
         if not self.should_sync() and hasattr(model, "no_sync"):
-            with model.no_sync():
-                yield
-        else:
-            yield
+            return model.no_sync()
+        return _NULL_CONTEXT
 
     def initialize_count_status(self, model: nn.Module, init_counts: int, max_counts: int) -> None:
         """Set the counters when training starts or resumes.

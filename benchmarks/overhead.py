@@ -7,7 +7,7 @@ same pre-made batches through the same ``DataLoader(batch_size=None)``. Each sid
 its steady state (from iteration ``--warmup`` to the end). Prints the per-iteration times and
 the median ratio B/A (target: ≤ 1.03).
 
-Usage: ``python benchmarks/cpu_overhead.py [--iters 2000] [--rounds 5] [--json out.json]``
+Usage: ``python benchmarks/overhead.py [--iters 2000] [--rounds 5] [--json out.json]``
 """
 
 from __future__ import annotations
