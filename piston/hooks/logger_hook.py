@@ -142,11 +142,22 @@ class LoggerHook(Hook):
             )
         self.json_log_path = f"{runner.timestamp}.json"
 
+    def _train_length(self, runner) -> int | None:
+        """``len(runner.train_dataloader)``, computed once per dataloader and epoch (it runs
+        every iteration; ``len`` of an iterable dataset raises, which is slow)."""
+        dataloader, epoch = runner.train_dataloader, runner.epoch
+        cached = self.__dict__.get("_length_cache")
+        if cached is not None and cached[0] is dataloader and cached[1] == epoch:
+            return cached[2]
+        length = _len_or_none(dataloader)
+        self._length_cache = (dataloader, epoch, length)
+        return length
+
     def after_train_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, outputs: dict | None = None
     ) -> None:
         """Log ``Exp name`` and, every ``interval`` iterations, the train line and scalars."""
-        length = _len_or_none(runner.train_dataloader)  # None for iterable datasets
+        length = self._train_length(runner)  # None for iterable datasets
         end_of_epoch = length is not None and batch_idx + 1 == length
         if end_of_epoch or self.every_n_train_iters(runner, self.interval_exp_name):
             runner.logger.info(f"Exp name: {runner.experiment_name}")

@@ -39,6 +39,15 @@ def materialize(values: list[Any]) -> list[float | int]:
 
     Tensors are converted with one ``stack(...).tolist()`` per device, whatever their count.
     """
+    torch = sys.modules.get("torch")
+    if torch is not None and values and isinstance(values[0], torch.Tensor):
+        # Usual case (a buffer of logged losses): tensors of one dtype on one device.
+        first = values[0]
+        dtype, device = first.dtype, first.device
+        if all(
+            isinstance(v, torch.Tensor) and v.dtype == dtype and v.device == device for v in values
+        ):
+            return torch.stack([v if v.dim() == 0 else v.reshape(()) for v in values]).tolist()
     out: list[Any] = list(values)
     by_device: dict[Any, list[int]] = {}
     for idx, value in enumerate(values):
@@ -49,7 +58,7 @@ def materialize(values: list[Any]) -> list[float | int]:
     import torch
 
     for device, indices in by_device.items():
-        tensors = [values[i].reshape(()) for i in indices]
+        tensors = [values[i] if values[i].dim() == 0 else values[i].reshape(()) for i in indices]
         if len({t.dtype for t in tensors}) > 1:
             dtype = torch.float32 if device.type == "mps" else torch.float64
             tensors = [t.to(dtype) for t in tensors]

@@ -186,7 +186,8 @@ class MessageHub(ManagerMixin):
     # ------------------------------------------------------------------ runtime info
     def update_info(self, key: str, value: Any, resumed: bool = True) -> None:
         """Set runtime information ``key``."""
-        self._set_resumed_key(key, resumed)
+        if self._resumed_keys.get(key) != resumed:  # new key or changed flag (error)
+            self._set_resumed_key(key, resumed)
         self._runtime_info[key] = value
 
     def update_info_dict(self, info_dict: dict, resumed: bool = True) -> None:

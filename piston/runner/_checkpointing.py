@@ -218,7 +218,8 @@ def resume_runner(
             train_state = {k: v for k, v in train_state.items() if k not in ("rng", "epoch_rng")}
         loop._resume_train_state = train_state
 
-    cfg_text = meta.get("cfg")
+    # runner.md §5 names `meta["config"]` (older checkpoints); piston writes `meta["cfg"]`.
+    cfg_text = meta.get("config", meta.get("cfg"))
     previous_gpu_ids = _gpu_ids_from_cfg(cfg_text)
     if previous_gpu_ids is not None and len(previous_gpu_ids) != get_world_size():
         auto_scale = runner.auto_scale_lr or {}

@@ -312,7 +312,11 @@ def get_torchvision_models() -> dict[str, str]:
             continue
         for member in weights:
             urls[f"{name}.{member.name.lower()}"] = member.url
-        urls[name] = weights.DEFAULT.url
+        urls[f"{name}.default"] = weights.DEFAULT.url
+        # A bare name keeps meaning the original ImageNet weights (what configs written
+        # before torchvision 0.13 were tuned with), not torchvision's newer DEFAULT.
+        original = getattr(weights, "IMAGENET1K_V1", None)
+        urls[name] = (original or weights.DEFAULT).url
     return urls
 
 
@@ -469,8 +473,9 @@ def load_from_torchvision(
         )
     if "." not in name:
         print_log(
-            f"torchvision://{name} loads the default weights; use e.g. "
-            f"torchvision://{name}.imagenet1k_v1 to pin a version.",
+            f"torchvision://{name} loads the original ImageNet weights (IMAGENET1K_V1 where "
+            f"torchvision has them); use e.g. torchvision://{name}.default for torchvision's "
+            "current default weights.",
             logger="current",
         )
     return load_from_http(urls[name], map_location=map_location, weights_only=weights_only)

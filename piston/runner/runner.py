@@ -491,7 +491,7 @@ class Runner:
         if self._val_loop is not None:
             self._val_loop = self.build_val_loop(self._val_loop)
         self.call_hook("before_run")
-        init_model_weights(self.model)
+        self._init_model_weights()
         apply_model_transforms(self)
         self.load_or_resume()
         self.optim_wrapper.initialize_count_status(
@@ -501,6 +501,11 @@ class Runner:
         model = self.train_loop.run()
         self.call_hook("after_run")
         return model
+
+    def _init_model_weights(self) -> None:
+        """Initialise the model's weights (``init_weights``) before training; subclasses may
+        override it, e.g. to skip initialisation."""
+        init_model_weights(self.model)
 
     def val(self) -> dict:
         """Run validation once and return the metrics."""

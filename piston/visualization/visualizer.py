@@ -3,8 +3,8 @@
 Design note: the Visualizer owns no storage; ``add_*`` calls are forwarded to every backend, on
 rank 0 only. Subclasses (e.g. a downstream ``DetLocalVisualizer``) built through
 ``get_instance`` are also registered under ``Visualizer`` so that hooks can always reach the
-run's visualizer with ``Visualizer.get_current_instance()``. The drawing API beyond
-``set_image``/``get_image`` comes later.
+run's visualizer with ``Visualizer.get_current_instance()``. The drawing API (``draw_*``,
+``draw_featmap``, ``show``) lives in ``_drawing.DrawingMixin``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from piston.dist import master_only
 from piston.registry import VISBACKENDS, VISUALIZERS
 from piston.utils.manager import ManagerMixin, _lock
 from piston.visualization._base import BaseVisBackend
+from piston.visualization._drawing import DrawingMixin
 
 __all__ = ["Visualizer"]
 
@@ -43,7 +44,7 @@ def _backend_class(backend_type: Any, scope: str | None) -> Any:
 
 
 @VISUALIZERS.register_module()
-class Visualizer(ManagerMixin):
+class Visualizer(DrawingMixin, ManagerMixin):
     """Forward configs, scalars and images to visualization backends.
 
     Args:

@@ -173,6 +173,20 @@ def test_torchvision_scheme_uses_the_hub_cache(tmp_path, monkeypatch) -> None:
     assert torch.equal(loaded["fc.weight"], torch.full((2, 2), 7.0))
 
 
+def test_torchvision_bare_name_means_the_original_imagenet_weights() -> None:
+    """``torchvision://resnet50`` (every mmdet/mmseg backbone config) is the V1 checkpoint that
+    configs were tuned with, not torchvision's newer DEFAULT (V2); ``.default`` reaches that."""
+    import torchvision.models as tv_models
+
+    from piston.runner import get_torchvision_models
+
+    urls = get_torchvision_models()
+    weights = tv_models.get_model_weights("resnet50")
+    assert urls["resnet50"] == weights.IMAGENET1K_V1.url
+    assert urls["resnet50.default"] == weights.DEFAULT.url != urls["resnet50"]
+    assert urls["resnet50.imagenet1k_v2"] == weights.IMAGENET1K_V2.url
+
+
 def test_register_scheme_longest_prefix_and_duplicates() -> None:
     def load_from_foo(filename, map_location, weights_only=None):
         return {"from": "foo", "name": filename}

@@ -22,7 +22,7 @@ from piston.runner import Runner
 
 MODULE = "piston_audit_user_module"
 
-USER_MODULE = '''
+USER_MODULE = """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -80,7 +80,7 @@ class AuditAcc(BaseMetric):
 
     def compute_metrics(self, results):
         return {"acc": 100.0 * sum(h for _, h in results) / sum(n for n, _ in results)}
-'''
+"""
 
 DEFAULT_RUNTIME = """
 default_scope = 'piston'
@@ -156,7 +156,8 @@ def _log_text(runner) -> str:
     for handler in runner.logger.handlers:
         if isinstance(handler, logging.FileHandler):
             handler.flush()
-    return open(os.path.join(runner.log_dir, f"{runner.timestamp}.log")).read()
+    with open(os.path.join(runner.log_dir, f"{runner.timestamp}.log")) as fobj:
+        return fobj.read()
 
 
 def test_from_cfg_construction_sequence_and_work_dir_layout(cfg_file, tmp_path) -> None:
@@ -169,18 +170,22 @@ def test_from_cfg_construction_sequence_and_work_dir_layout(cfg_file, tmp_path) 
     assert Runner.from_cfg(cfg).experiment_name.startswith("exp_cfg_20")
     assert runner.log_dir == str(work_dir / runner.timestamp)
     assert runner.default_scope.scope_name == "piston"
-    assert runner.seed == 0 and runner.deterministic is False
+    assert runner.seed == 0
+    assert runner.deterministic is False
     assert runner.model_name == "AuditModel"
-    assert runner.launcher == "none" and runner.distributed is False
+    assert runner.launcher == "none"
+    assert runner.distributed is False
     assert (runner.rank, runner.world_size) == (0, 1)
     assert runner.cfg.filename == str(cfg_file)
     # lazy init: nothing built until asked for
-    assert isinstance(runner._train_loop, dict) and isinstance(runner._val_loop, dict)
+    assert isinstance(runner._train_loop, dict)
+    assert isinstance(runner._val_loop, dict)
     assert isinstance(runner.optim_wrapper, dict)
     assert runner.log_processor.window_size == 50
     # dump_config: work_dir/<basename of cfg.filename>, reloadable, with the merged base
     dumped = work_dir / "exp_cfg.py"
-    assert dumped.is_file() and not (work_dir / f"{runner.timestamp}.py").exists()
+    assert dumped.is_file()
+    assert not (work_dir / f"{runner.timestamp}.py").exists()
     reloaded = Config.fromfile(str(dumped))
     assert reloaded.train_cfg.max_epochs == 3
     assert reloaded.default_scope == "piston"
@@ -250,15 +255,18 @@ def test_train_counters_checkpoints_and_meta(cfg_file, tmp_path) -> None:
     assert (meta["epoch"], meta["iter"]) == (2, 12)
     assert meta["seed"] == 0
     assert meta["experiment_name"] == runner.experiment_name
-    assert len(meta["time"]) == 15 and meta["time"][8] == "_"
+    assert len(meta["time"]) == 15
+    assert meta["time"][8] == "_"
     assert meta["piston_version"].startswith(__import__("piston").__version__)
-    assert isinstance(meta["cfg"], str) and "AuditModel" in meta["cfg"]
+    assert isinstance(meta["cfg"], str)
+    assert "AuditModel" in meta["cfg"]
     assert meta["dataset_meta"] == {"classes": ("a", "b", "c")}
     assert set(ckpt["message_hub"]) == {"log_scalars", "runtime_info", "resumed_keys"}
     assert ckpt["message_hub"]["runtime_info"]["epoch"] == 1  # written before the +1
     assert len(ckpt["param_schedulers"]) == 1
     assert ckpt["param_schedulers"][0]["last_step"] == 2
-    assert "state" in ckpt["optimizer"] and "param_groups" in ckpt["optimizer"]
+    assert "state" in ckpt["optimizer"]
+    assert "param_groups" in ckpt["optimizer"]
     assert set(ckpt["state_dict"]) == set(runner.model.state_dict())
     # the MultiStepLR(milestones=[1]) scheduled the lr
     assert runner.optim_wrapper.get_lr()["lr"][0] == pytest.approx(0.01)
@@ -289,7 +297,8 @@ def test_iter_based_train_cfg_counters_and_files(cfg_file, tmp_path) -> None:
 def test_val_and_test_return_metric_dicts(cfg_file, tmp_path) -> None:
     runner = Runner.from_cfg(_cfg(cfg_file, tmp_path / "wd"))
     metrics = runner.val()
-    assert set(metrics) == {"audit/acc"} and isinstance(metrics["audit/acc"], float)
+    assert set(metrics) == {"audit/acc"}
+    assert isinstance(metrics["audit/acc"], float)
     assert runner.test() == metrics  # same data, same weights
     assert isinstance(runner._train_loop, dict)  # val/test never build training
 
@@ -305,12 +314,15 @@ def test_dict_dataloader_defaults_from_randomness(cfg_file, tmp_path) -> None:
     assert loader.sampler.seed == 123
     assert loader.collate_fn.func is pseudo_collate
     init = loader.worker_init_fn
-    assert isinstance(init, partial) and init.func is worker_init_fn
-    assert init.keywords["seed"] == 123 and init.keywords["num_workers"] == 2
+    assert isinstance(init, partial)
+    assert init.func is worker_init_fn
+    assert init.keywords["seed"] == 123
+    assert init.keywords["num_workers"] == 2
     assert init.keywords["rank"] == 0
     # the default collate keeps a list of per-sample dicts merged into lists
     batch = next(iter(loader))
-    assert isinstance(batch["inputs"], list) and len(batch["inputs"]) == 4
+    assert isinstance(batch["inputs"], list)
+    assert len(batch["inputs"]) == 4
 
 
 def test_diff_rank_seed_leaves_the_sampler_seed_unset(cfg_file, tmp_path) -> None:
@@ -337,7 +349,8 @@ def test_resume_true_without_checkpoint_starts_fresh_then_resumes(cfg_file, tmp_
     cfg.param_scheduler = None  # piston's MultiStepLR rejects milestones past `end`
     runner = Runner.from_cfg(cfg)
     runner.train()  # nothing to resume from: trains from scratch
-    assert runner.epoch == 1 and (work_dir / "epoch_1.pth").is_file()
+    assert runner.epoch == 1
+    assert (work_dir / "epoch_1.pth").is_file()
 
     cfg = _cfg(cfg_file, work_dir, resume=True)
     cfg.param_scheduler = None
@@ -347,7 +360,8 @@ def test_resume_true_without_checkpoint_starts_fresh_then_resumes(cfg_file, tmp_
     text = text[text.rindex("Hooks will be executed") :]
     assert f"Auto resumed from the latest checkpoint {work_dir / 'epoch_1.pth'}." in text
     assert "resumed epoch: 1, iter: 6" in text
-    assert "Epoch(train) [1]" not in text and "Epoch(train) [2][6/6]" in text
+    assert "Epoch(train) [1]" not in text
+    assert "Epoch(train) [2][6/6]" in text
     assert runner.epoch == 3
 
 
@@ -366,7 +380,8 @@ def test_load_from_with_resume_and_load_only(cfg_file, tmp_path) -> None:
     loaded.train()  # weights only: the counters start at 0
     text = _log_text(loaded)
     text = text[text.rindex("Hooks will be executed") :]
-    assert f"Load checkpoint from {ckpt}" in text and "resumed epoch" not in text
+    assert f"Load checkpoint from {ckpt}" in text
+    assert "resumed epoch" not in text
     assert "Epoch(train) [1][6/6]" in text
 
 
@@ -382,12 +397,15 @@ def test_cli_train_with_cfg_options_then_test(cfg_file, tmp_path, capsys) -> Non
     assert "Epoch(val) [2][2/2]    audit/acc:" in out
     assert (work_dir / "last_checkpoint").read_text() == str(work_dir / "epoch_2.pth")
     dumped = Config.fromfile(str(work_dir / "exp_cfg.py"))
-    assert dumped.train_cfg.max_epochs == 2 and dumped.randomness.seed == 3
+    assert dumped.train_cfg.max_epochs == 2
+    assert dumped.randomness.seed == 3
     assert dumped.launcher == "none"
     meta = torch.load(work_dir / "epoch_2.pth", weights_only=True)["meta"]
     assert meta["seed"] == 3
 
-    status = main(["test", str(cfg_file), str(work_dir / "epoch_2.pth"), "--work-dir", str(work_dir)])
+    status = main(
+        ["test", str(cfg_file), str(work_dir / "epoch_2.pth"), "--work-dir", str(work_dir)]
+    )
     out = capsys.readouterr().out
     assert status == 0, out
     assert f"Load checkpoint from {work_dir / 'epoch_2.pth'}" in out
@@ -449,3 +467,80 @@ def test_interrupted_epoch_run_resumes_to_identical_weights(
     actual = _train_weights(cfg_file, tmp_path / "cut", loader, checkpoint, resume=True)
     for key in expected:
         assert torch.equal(expected[key], actual[key]), key
+
+
+def test_resume_checks_gpu_ids_of_an_older_checkpoints_meta_config(cfg_file, tmp_path) -> None:
+    cfg = _cfg(cfg_file, tmp_path / "src")
+    cfg.train_cfg.max_epochs = 1
+    cfg.param_scheduler = None
+    Runner.from_cfg(cfg).train()
+    ckpt = torch.load(tmp_path / "src" / "epoch_1.pth", weights_only=True)
+    ckpt["meta"]["config"] = "gpu_ids = range(0, 4)\nwork_dir = 'x'\n"  # mmcv-era meta
+    torch.save(ckpt, tmp_path / "old.pth")
+    runner = Runner.from_cfg(
+        _cfg(cfg_file, tmp_path / "dst", load_from=str(tmp_path / "old.pth"), resume=True)
+    )
+    with pytest.raises(RuntimeError, match="Number of GPUs"):
+        runner.train()
+
+
+def test_build_methods_accept_objects_and_reject_wrong_types(cfg_file, tmp_path) -> None:
+    from piston.evaluator import Evaluator
+    from piston.logging import MessageHub
+    from piston.optim import OptimWrapper, OptimWrapperDict
+    from piston.runner import LogProcessor
+
+    runner = Runner.from_cfg(_cfg(cfg_file, tmp_path / "wd"))
+    model = runner.model
+    assert runner.build_model(model) is model
+    with pytest.raises(TypeError, match="model"):
+        runner.build_model("AuditModel")
+    from piston.model import MMDistributedDataParallel
+
+    fake = MMDistributedDataParallel.__new__(MMDistributedDataParallel)  # no process group
+    torch.nn.Module.__init__(fake)
+    fake.module = model
+    assert runner.wrap_model(None, fake) is fake
+    with pytest.raises(TypeError, match="wrapped"):
+        runner.wrap_model(dict(type="MMDistributedDataParallel"), fake)
+    # optim wrapper: a built torch optimizer inside the dict → OptimWrapper around it
+    sgd = torch.optim.SGD(model.parameters(), lr=0.5)
+    wrapper = runner.build_optim_wrapper(dict(optimizer=sgd))
+    assert type(wrapper) is OptimWrapper
+    assert wrapper.optimizer is sgd
+    assert runner.build_optim_wrapper(wrapper) is wrapper
+    both = runner.build_optim_wrapper(
+        dict(a=wrapper, b=OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1)))
+    )
+    assert isinstance(both, OptimWrapperDict)
+    with pytest.raises(ValueError, match="OptimWrapper"):
+        runner.build_optim_wrapper(dict(a=wrapper, b=dict(lr=1)))
+    with pytest.raises(TypeError):
+        runner.build_optim_wrapper([wrapper])
+    # evaluator forms
+    assert isinstance(runner.build_evaluator(dict(type="AuditAcc")), Evaluator)
+    assert isinstance(runner.build_evaluator([dict(type="AuditAcc")]), Evaluator)
+    assert isinstance(runner.build_evaluator(dict(metrics=dict(type="AuditAcc"))), Evaluator)
+    with pytest.raises(TypeError):
+        runner.build_evaluator("AuditAcc")
+    # loops
+    with pytest.raises(KeyError, match="by_epoch"):
+        runner.build_train_loop(dict(max_epochs=1))
+    with pytest.raises(TypeError):
+        runner.build_train_loop("EpochBasedTrainLoop")
+    # logging pieces
+    assert isinstance(runner.build_log_processor(dict(window_size=3)), LogProcessor)
+    with pytest.raises(TypeError):
+        runner.build_log_processor("LogProcessor")
+    hub = runner.build_message_hub(dict(name="audit_hub"))
+    assert isinstance(hub, MessageHub)
+    assert hub.instance_name == "audit_hub"
+    with pytest.raises(TypeError):
+        runner.build_message_hub("hub")
+    with pytest.raises(TypeError):
+        runner.build_visualizer("Visualizer")
+    with pytest.raises(TypeError):
+        Runner.build_dataloader(["not", "a", "config"])
+    # param schedulers need a built optim wrapper first
+    with pytest.raises(RuntimeError, match="build_optim_wrapper"):
+        runner.build_param_scheduler([dict(type="MultiStepLR", milestones=[1])])
