@@ -75,9 +75,7 @@ def run_in_processes(
     errors = ctx.SimpleQueue()
     port = free_port()
     procs = [
-        ctx.Process(
-            target=_worker, args=(rank, world_size, port, fn, args, errors, init_group)
-        )
+        ctx.Process(target=_worker, args=(rank, world_size, port, fn, args, errors, init_group))
         for rank in range(world_size)
     ]
     for proc in procs:
