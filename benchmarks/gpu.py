@@ -163,8 +163,10 @@ def _piston_parts():
             self.warmup = warmup
             self.start = self.end = 0.0
 
-        def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-            if runner.iter == self.warmup:
+        # Start where the plain loop starts: after iteration ``warmup - 1`` has finished and
+        # before the batch of iteration ``warmup`` is fetched (LOWEST: after every other hook).
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            if runner.iter == self.warmup - 1:
                 sync()
                 self.start = time.perf_counter()
 
@@ -222,6 +224,8 @@ def main() -> None:
         "--smoke", action="store_true", help="tiny CPU run that checks the script end to end"
     )
     args = parser.parse_args()
+    if args.warmup < 1:
+        parser.error("--warmup must be at least 1")
     global DEVICE, SMOKE
     DEVICE = args.device
     seed_batch, fast_batch, fast_workers = 32, 256, 4

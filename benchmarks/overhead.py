@@ -26,6 +26,8 @@ from torch.utils.data import DataLoader, Dataset
 
 
 class Batches(Dataset):
+    metainfo = dict(name="in-memory batches")  # what the Runner hands to the visualizer
+
     def __init__(self, num: int, seed: int = 0) -> None:
         gen = torch.Generator().manual_seed(seed)
         self.items = [

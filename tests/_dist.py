@@ -53,6 +53,10 @@ def _worker(
         if init_group:
             torch_dist.init_process_group("gloo", rank=rank, world_size=world_size)
         fn(rank, world_size, *args)
+        if torch_dist.is_initialized():
+            # Leave together: a rank tearing the group down while another still talks to it
+            # aborts the process ("terminate called without an active exception").
+            torch_dist.barrier()
     except BaseException:
         errors.put((rank, traceback.format_exc()))
         raise

@@ -463,7 +463,9 @@ def test_transforms_empty_in_piston() -> None:
     import piston.dataset  # noqa: F401
     from piston.registry import TRANSFORMS
 
-    assert len(TRANSFORMS) == 0
+    # Tests may register their own transforms at import time; piston itself registers none.
+    own = [n for n, obj in TRANSFORMS.module_dict.items() if obj.__module__.startswith("piston.")]
+    assert own == []
 
 
 # --------------------------------------------------------------------------------------------------

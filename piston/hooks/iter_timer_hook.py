@@ -7,9 +7,12 @@ letting data loading overlap the GPU (DESIGN.md §3). Running totals are kept as
 here, so the ETA never reads the message hub's buffers.
 
 For the throughput report, the hook also feeds a :class:`ThroughputMeter` (published as runtime
-info ``throughput_meter``) with the number of samples, the iteration time and the data time of
-each training iteration; ``LogProcessor`` reads it once per log line. The meter is not saved
-in checkpoints.
+info ``throughput_meter``) with the number of samples, the iteration time and the time the
+train loop spent in ``next(data iterator)`` (``loop.fetch_time``; the ``data_time`` when a
+custom loop does not record it) for each training iteration; ``LogProcessor`` reads it once
+per log line. ``data_time`` itself would be the wrong measure of waiting for data: it also
+holds the hooks that run between this hook's after-iter and its next before-iter. The meter is
+not saved in checkpoints.
 """
 
 from __future__ import annotations

@@ -4,10 +4,13 @@ Design note: the per-iteration path must never wait for the device (DESIGN.md §
 ``update`` accepts tensors on any device and only *queues* them (detached copies). Nothing is
 converted until somebody reads the buffer; the first read converts every queued value in one
 batched transfer per device (``torch.stack(pending).tolist()``) and appends the result to the
-numpy history, which is what all statistics work on. Plain numbers bypass the queue only when it
-is empty, so the order of updates is always preserved. ``_log_history``/``_count_history`` are
-properties that flush first, so user statistics registered with ``register_statistics`` (which
-index them directly, as in MMEngine) see every value.
+history. Plain numbers bypass the queue only when it is empty, so the order of updates is always
+preserved. The history is kept in Python lists (amortised O(1) appends; ``np.append`` per update
+would copy the whole history each time), trimmed back to ``max_length`` in batches; every read
+sees exactly the last ``max_length`` entries. The built-in statistics turn only their window into
+numpy; ``_log_history``/``_count_history`` are properties that flush and return (cached) numpy
+arrays, so user statistics registered with ``register_statistics`` (which index them directly,
+as in MMEngine) see every value.
 
 This module does not import torch: tensors are recognised through ``sys.modules``.
 """
@@ -111,6 +114,7 @@ class HistoryBuffer:
         self._values: list[float] = [float(v) for v in log_history]
         self._counts: list[float] = [float(c) for c in count_history]
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._trim_for, self._trim_limit = -1, 0
         self._pending: list[Any] = []
         self._pending_counts: list[int | float] = []
 
@@ -170,7 +174,8 @@ class HistoryBuffer:
     # Unchecked appends for callers that validated already (``MessageHub.update_scalar``).
     def _push_tensor(self, log_val: Any, count: int | float) -> None:
         pending = self._pending
-        pending.append(log_val.detach().clone())
+        # A copy, so that later in-place changes of the caller's tensor do not alter the log.
+        pending.append(log_val.detach().clone() if log_val.requires_grad else log_val.clone())
         self._pending_counts.append(count)
         if len(pending) > _MAX_PENDING:
             self._flush()
@@ -184,8 +189,16 @@ class HistoryBuffer:
         values.append(float(log_val))
         self._counts.append(float(count))
         self._arrays = None
-        if len(values) > self.max_length + _slack(self.max_length):
+        if len(values) > self._trim_at:
             self._trim()
+
+    @property
+    def _trim_at(self) -> int:
+        """Length past which the lists are trimmed back to ``max_length`` (see ``_slack``)."""
+        max_length = self.max_length
+        if self._trim_for != max_length:  # computed once per max_length
+            self._trim_for, self._trim_limit = max_length, max_length + _slack(max_length)
+        return self._trim_limit
 
     def _trim(self) -> None:
         """Drop the entries beyond ``max_length`` (done in batches, see ``_slack``)."""
@@ -198,7 +211,7 @@ class HistoryBuffer:
         self._values.extend(float(v) for v in values)
         self._counts.extend(float(c) for c in counts)
         self._arrays = None
-        if len(self._values) > self.max_length + _slack(self.max_length):
+        if len(self._values) > self._trim_at:
             self._trim()
 
     def _flush(self) -> None:
@@ -268,6 +281,7 @@ class HistoryBuffer:
         self._values = [float(v) for v in state.get("_log_history", [])]
         self._counts = [float(c) for c in state.get("_count_history", [])]
         self._arrays = None
+        self._trim_for, self._trim_limit = -1, 0
         self._pending, self._pending_counts = [], []
         for name, method in state.get("_statistics_methods", {}).items():
             if name not in self._statistics_methods:

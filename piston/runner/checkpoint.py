@@ -19,8 +19,10 @@ import io
 import json
 import os
 import os.path as osp
+import pickle
 import re
 import tempfile
+import types
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -238,9 +240,32 @@ def _safe_globals() -> list:
         from piston.logging import HistoryBuffer
 
         allowed.append(HistoryBuffer)
+        # message hubs saved by MMEngine pickle its buffer class; read it as piston's
+        allowed.append((HistoryBuffer, "mmengine.logging.history_buffer.HistoryBuffer"))
     except ImportError:  # pragma: no cover
         pass
     return allowed
+
+
+class _MMEngineUnpickler(pickle.Unpickler):
+    """Full unpickling (opt-in) that reads ``mmengine.*`` classes as their ``piston`` twins."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "mmengine" or module.startswith("mmengine."):
+            mapped = "piston" + module[len("mmengine") :]
+            try:
+                return super().find_class(mapped, name)
+            except (ImportError, AttributeError):  # same name, exported one level up
+                package = ".".join(mapped.split(".")[:2])
+                return super().find_class(package, name)
+        return super().find_class(module, name)
+
+
+_mmengine_pickle = types.SimpleNamespace(
+    Unpickler=_MMEngineUnpickler,
+    load=lambda f, **kw: _MMEngineUnpickler(f, **kw).load(),
+    __name__="pickle",
+)
 
 
 def _weights_only_default() -> bool:
@@ -259,10 +284,10 @@ def load_from_bytes(
         if weights_only:
             with torch.serialization.safe_globals(_safe_globals()):
                 return torch.load(source, map_location=map_location, weights_only=True)
-        return torch.load(source, map_location=map_location, weights_only=False)
+        return torch.load(
+            source, map_location=map_location, weights_only=False, pickle_module=_mmengine_pickle
+        )
     except Exception as err:
-        import pickle
-
         text = str(err)
         refused = "GLOBAL" in text
         if weights_only and isinstance(err, pickle.UnpicklingError) and refused:

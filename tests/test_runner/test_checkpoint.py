@@ -210,3 +210,56 @@ def test_register_scheme_longest_prefix_and_duplicates() -> None:
 def test_save_checkpoint_rejects_both_client_and_backend_args(tmp_path) -> None:
     with pytest.raises(ValueError, match="cannot be set at the same time"):
         save_checkpoint({}, str(tmp_path / "x.pth"), file_client_args={}, backend_args={})
+
+
+def _mmengine_style_checkpoint(path) -> Net:
+    """A checkpoint pickled the way MMEngine writes one: its HistoryBuffer inside message_hub."""
+    import sys
+    import types
+
+    import numpy as np
+
+    class HistoryBuffer:  # MMEngine's attribute layout
+        def __init__(self) -> None:
+            self.max_length = 1000000
+            self._log_history = np.array([0.5, 0.25])
+            self._count_history = np.array([1, 1])
+
+    HistoryBuffer.__module__ = "mmengine.logging.history_buffer"
+    HistoryBuffer.__qualname__ = "HistoryBuffer"
+    names = ("mmengine", "mmengine.logging", "mmengine.logging.history_buffer")
+    for name in names:
+        sys.modules[name] = types.ModuleType(name)
+    sys.modules[names[-1]].HistoryBuffer = HistoryBuffer
+    try:
+        net = Net()
+        torch.save(
+            {
+                "meta": {"epoch": 1, "iter": 3, "mmengine_version": "0.10.4", "cfg": "a = 1\n"},
+                "state_dict": net.state_dict(),
+                "message_hub": {
+                    "log_scalars": {"train/loss": HistoryBuffer()},
+                    "runtime_info": {"epoch": 0, "iter": 2},
+                    "resumed_keys": {"train/loss": True},
+                },
+            },
+            path,
+        )
+    finally:
+        for name in names:
+            del sys.modules[name]
+    return net
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_checkpoint_written_by_mmengine_loads_without_mmengine(tmp_path, weights_only) -> None:
+    """spec README: pickled ``mmengine.*`` classes are read as their piston twins."""
+    from piston.logging import HistoryBuffer
+
+    path = tmp_path / "mmengine_epoch_1.pth"
+    net = _mmengine_style_checkpoint(path)
+    loaded = CheckpointLoader.load_checkpoint(str(path), weights_only=weights_only)
+    buffer = loaded["message_hub"]["log_scalars"]["train/loss"]
+    assert isinstance(buffer, HistoryBuffer)
+    assert buffer.current() == 0.25
+    assert torch.equal(loaded["state_dict"]["fc.weight"], net.fc.weight)

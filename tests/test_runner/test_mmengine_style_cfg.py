@@ -541,6 +541,52 @@ def test_build_methods_accept_objects_and_reject_wrong_types(cfg_file, tmp_path)
         runner.build_visualizer("Visualizer")
     with pytest.raises(TypeError):
         Runner.build_dataloader(["not", "a", "config"])
+    loader = dict(runner.cfg.train_dataloader)
+    loader["worker_init_fn"] = dict(type="no_such_init_fn")
+    with pytest.raises(KeyError, match="no_such_init_fn"):
+        Runner.build_dataloader(loader)
     # param schedulers need a built optim wrapper first
     with pytest.raises(RuntimeError, match="build_optim_wrapper"):
         runner.build_param_scheduler([dict(type="MultiStepLR", milestones=[1])])
+
+
+def test_runner_load_checkpoint_hooks_then_revise_keys_then_strict(cfg_file, tmp_path) -> None:
+    from piston.hooks import Hook
+
+    class Rename(Hook):
+        def after_load_checkpoint(self, runner, checkpoint):
+            state = checkpoint.get("state_dict", checkpoint)
+            for key in list(state):
+                state[key.replace("old_", "")] = state.pop(key)
+
+    cfg = _cfg(cfg_file, tmp_path / "wd")
+    cfg.custom_hooks = [Rename()]
+    runner = Runner.from_cfg(cfg)
+    weights = {
+        f"module.old_{k}": torch.full_like(v, 2.0) for k, v in runner.model.state_dict().items()
+    }
+    torch.save({"meta": {}, "state_dict": weights}, tmp_path / "ddp.pth")
+    ckpt = runner.load_checkpoint(str(tmp_path / "ddp.pth"), map_location="cpu", strict=True)
+    assert set(ckpt) == {"meta", "state_dict"}
+    assert torch.equal(runner.model.fc1.weight, torch.full_like(runner.model.fc1.weight, 2.0))
+    weights["module.old_extra"] = torch.ones(1)
+    torch.save({"state_dict": weights}, tmp_path / "extra.pth")
+    runner.load_checkpoint(str(tmp_path / "extra.pth"))  # strict=False: a warning only
+    with pytest.raises(RuntimeError, match="do not match exactly"):
+        runner.load_checkpoint(str(tmp_path / "extra.pth"), strict=True)
+    # custom revise_keys replace the default `^module.` rule
+    bare = {f"backbone.{k}": torch.full_like(v, 3.0) for k, v in runner.model.state_dict().items()}
+    torch.save(bare, tmp_path / "bare.pth")  # a raw state dict without 'state_dict'
+    runner.load_checkpoint(str(tmp_path / "bare.pth"), revise_keys=[(r"^backbone\.", "")])
+    assert torch.equal(runner.model.fc2.bias, torch.full_like(runner.model.fc2.bias, 3.0))
+
+
+def test_smoke_run_with_fewer_epochs_than_the_schedule_milestones(cfg_file, tmp_path) -> None:
+    """`--cfg-options train_cfg.max_epochs=1` on a 12-epoch schedule is a common smoke test."""
+    cfg = _cfg(cfg_file, tmp_path / "wd")
+    cfg.train_cfg.max_epochs = 1
+    cfg.param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[8, 11], gamma=0.1)]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.epoch == 1
+    assert runner.optim_wrapper.get_lr()["lr"][0] == pytest.approx(0.1)

@@ -18,16 +18,13 @@ def _train(rank: int, world_size: int, work_dir: str) -> None:
     from piston.dist import all_gather_object
     from piston.model import MMDistributedDataParallel
     from piston.runner import Runner
-    from test_runner._toy import ToyMetric, ToyModel, loader_cfg
+    from test_runner._toy import ToyModel, loader_cfg
 
     runner = Runner(
         model=ToyModel(),
         work_dir=work_dir,
         train_dataloader=loader_cfg(batch_size=2, size=16),
-        val_dataloader=loader_cfg(batch_size=4, size=8, shuffle=False),
         train_cfg=dict(by_epoch=True, max_epochs=2),
-        val_cfg=dict(),
-        val_evaluator=dict(type=ToyMetric),
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
         auto_scale_lr=dict(enable=True, base_batch_size=8),
         launcher="pytorch",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
+from piston.logging import print_log
 from piston.optim._errors import OptimArgumentError
 from piston.optim.scheduler.param_scheduler import (
     INF,
@@ -34,7 +36,8 @@ class MultiStepParamScheduler(_ParamScheduler):
         begin, end, last_step, by_epoch, verbose: See :class:`_ParamScheduler`.
 
     Raises:
-        ValueError: A milestone is negative or not before ``end - begin`` (it would never fire).
+        ValueError: A milestone is negative or not an int (one at or past ``end - begin``
+            only logs a warning: it never fires, as in MMEngine).
     """
 
     def __init__(
@@ -59,11 +62,19 @@ class MultiStepParamScheduler(_ParamScheduler):
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
             raise OptimArgumentError(f"milestones must be a list of ints, but got {milestones!r}.")
         for milestone in milestones:
-            if not isinstance(milestone, int) or not 0 <= milestone < end - begin:
+            if not isinstance(milestone, int) or milestone < 0:
                 raise ValueError(
-                    f"{type(self).__name__} got milestone {milestone!r} outside the range "
-                    f"[0, {end - begin}) of steps it schedules (begin={begin}, end={end}). "
-                    "Milestones count from `begin`; lower the milestone or raise `end`."
+                    f"{type(self).__name__} got milestone {milestone!r}; milestones must be "
+                    "non-negative ints counted from `begin`."
+                )
+            if milestone >= end - begin:
+                # MMEngine accepts it (e.g. a shortened debug run of a full schedule): warn only.
+                print_log(
+                    f"{type(self).__name__} milestone {milestone} is outside the range "
+                    f"[0, {end - begin}) of steps it schedules (begin={begin}, end={end}), "
+                    "so it will never fire.",
+                    logger="current",
+                    level=logging.WARNING,
                 )
 
     @classmethod
