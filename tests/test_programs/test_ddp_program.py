@@ -15,7 +15,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 from _dist import run_in_processes
 
+from piston.dist import (
+    all_reduce,
+    broadcast_object_list,
+    get_dist_info,
+    is_main_process,
+    master_only,
+)
 from piston.evaluator import BaseMetric
+from piston.hooks import Hook
 from piston.model import BaseModel
 from piston.runner import Runner
 
@@ -51,6 +59,27 @@ class CountingAcc(BaseMetric):
         return dict(accuracy=100.0 * sum(results) / len(results), count=len(results))
 
 
+class DistHelpersHook(Hook):
+    """User code calling the dist helpers during training."""
+
+    def __init__(self) -> None:
+        self.seen: list = []
+
+    @master_only
+    def _write_marker(self, runner) -> None:
+        with open(os.path.join(runner.work_dir, "marker.txt"), "a") as fobj:
+            fobj.write(f"rank {get_dist_info()[0]}\n")
+
+    def after_train_epoch(self, runner) -> None:
+        rank, world_size = get_dist_info()
+        count = torch.tensor(float(rank + 1))
+        all_reduce(count)  # sum over ranks
+        token = [f"from-{rank}"]
+        broadcast_object_list(token, src=0)
+        self.seen.append((world_size, count.item(), token[0], is_main_process()))
+        self._write_marker(runner)
+
+
 def _loaders(shuffle_val: bool = False) -> dict:
     def one(size, seed, shuffle, batch):
         return dict(
@@ -77,7 +106,7 @@ def _ddp_worker(rank: int, world_size: int, work_dir: str) -> None:
         train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1),
         val_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9)),
-        custom_hooks=[dict(type="SyncBuffersHook")],
+        custom_hooks=[dict(type="SyncBuffersHook"), dict(type=DistHelpersHook)],
         default_hooks=dict(checkpoint=dict(type="CheckpointHook", interval=2)),
         launcher="pytorch",
         env_cfg=dict(dist_cfg=dict(backend="gloo")),
@@ -88,6 +117,8 @@ def _ddp_worker(rank: int, world_size: int, work_dir: str) -> None:
     assert torch.distributed.is_initialized()
     runner.train()
     assert runner.iter == 2 * 16 // (2 * world_size)
+    helper = next(h for h in runner.hooks if isinstance(h, DistHelpersHook))
+    assert helper.seen == [(2, 3.0, "from-0", rank == 0)] * 2
     metrics = runner.val()
     model = runner.model.module if hasattr(runner.model, "module") else runner.model
     torch.save(
@@ -113,6 +144,8 @@ def test_two_process_training_matches_across_ranks(tmp_path) -> None:
             results.append(json.load(fobj))
     assert results[0] == results[1]  # same metrics and a shared timestamp on both ranks
     assert results[0]["metrics"]["count"] == 9  # padding removed when collecting
+    with open(os.path.join(work_dir, "marker.txt")) as fobj:
+        assert fobj.read() == "rank 0\nrank 0\n"  # @master_only ran on rank 0 only
     # only rank 0 wrote the checkpoint; it holds the trained weights
     ckpt = torch.load(os.path.join(work_dir, "epoch_2.pth"), weights_only=False)
     for name, value in ckpt["state_dict"].items():
