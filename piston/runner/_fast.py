@@ -23,7 +23,8 @@ def apply_fast_cfg(cfg: Any) -> None:
     if cuda and isinstance(wrapper, dict) and wrapper.get("type", "OptimWrapper") == "OptimWrapper":
         wrapper["type"] = "AmpOptimWrapper"
         wrapper.setdefault("dtype", "bfloat16")
-        wrapper.setdefault("loss_scale", "dynamic")
+        # bf16 needs no loss scaling; a GradScaler would sync with the host every step.
+        wrapper.setdefault("loss_scale", None)
     for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
         loader = cfg.get(key)
         if not isinstance(loader, dict):

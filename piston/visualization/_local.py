@@ -1,4 +1,11 @@
-"""LocalVisBackend: scalars as JSON lines, the config and images under ``save_dir``."""
+"""LocalVisBackend: scalars as JSON lines, the config and images under ``save_dir``.
+
+Design note: a scalar file is opened (append mode) on its first record and kept open for the
+backend's lifetime; each record is one ``write`` of an encoded line followed by ``flush``, so a
+crash loses nothing and concurrent appenders (``O_APPEND``) never interleave within a line.
+Opening and closing the file on every record cost more than formatting the whole log line.
+``close()`` closes the files; a pickled or copied backend reopens them on its next record.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +77,8 @@ class LocalVisBackend(BaseVisBackend):
         self._img_save_dir = img_save_dir
         self._config_save_file = config_save_file
         self._scalar_save_file = scalar_save_file
+        self._files: dict[str, Any] = {}  # path -> open text file (append mode)
+        self._encode = json.JSONEncoder().encode
 
     def _init_env(self) -> None:
         os.makedirs(self._save_dir, exist_ok=True)
@@ -135,8 +144,26 @@ class LocalVisBackend(BaseVisBackend):
             self._dump(record, extra)
         self._dump(record, self._scalar_save_file)
 
-    @staticmethod
-    def _dump(record: dict, path: str) -> None:
-        with open(path, "a", encoding="utf-8") as f:
-            json.dump(record, f)
-            f.write("\n")
+    def _dump(self, record: dict, path: str) -> None:
+        """Append ``record`` as one JSON line to ``path`` (kept open), flushed at once."""
+        fobj = self._files.get(path)
+        if fobj is None or fobj.closed:
+            fobj = self._files[path] = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        fobj.write(self._encode(record) + "\n")
+        fobj.flush()
+
+    def close(self) -> None:
+        """Close the scalar files (a later record reopens them)."""
+        files, self._files = self._files, {}
+        for fobj in files.values():
+            fobj.close()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_files"] = {}
+        state.pop("_encode", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._encode = json.JSONEncoder().encode

@@ -73,7 +73,7 @@ train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=lr, momentum=0.9))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1], gamma=0.1)]
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1, 8], gamma=0.1)]
 """
 
 RUNTIME = """
@@ -133,7 +133,6 @@ def _write_project(root) -> str:
 def test_config_file_program(tmp_path, monkeypatch) -> None:
     cfg_file = _write_project(tmp_path / "proj")
     monkeypatch.syspath_prepend(str(tmp_path / "proj"))
-    monkeypatch.delitem(sys.modules, "cfgprog_project", raising=False)
 
     cfg = Config.fromfile(cfg_file)
     # _base_ merge: overridden keys change, siblings stay
@@ -142,6 +141,7 @@ def test_config_file_program(tmp_path, monkeypatch) -> None:
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.train_dataloader.dataset.type == "CfgPoints"
     assert cfg.default_hooks.checkpoint.max_keep_ckpts == 1
+    # a short debug run of the full schedule (milestone 8 then lies past the end)
     cfg.merge_from_dict({"train_cfg.max_epochs": 2})  # what --cfg-options does
     cfg.work_dir = str(tmp_path / "work_dirs" / "cfg")
 

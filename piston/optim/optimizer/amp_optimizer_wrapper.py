@@ -4,6 +4,13 @@ Design note: the device and the autocast dtype are resolved once, in ``__init__`
 the device cannot autocast to (float16 on a CPU, for instance) is refused there with a clear
 message rather than silently running in full precision. ``optim_context`` then only enters
 piston's ``autocast`` with the stored settings.
+
+bfloat16 has float32's exponent range, so it needs no loss scaling: with ``dtype=bfloat16`` and
+``loss_scale='dynamic'`` (or ``loss_scale=None`` with any dtype) there is no active GradScaler.
+A dynamic GradScaler reads its found-inf flag with ``.item()`` on every step, i.e. one
+host-device sync per iteration (DESIGN.md §3); without it ``update_params`` is backward plus
+``optimizer.step()``. ``loss_scaler`` is then a disabled ``GradScaler`` (API and checkpoint
+compatibility: its state is ``{}``).
 """
 
 from __future__ import annotations
@@ -43,9 +50,10 @@ class AmpOptimWrapper(OptimWrapper):
     """Optimizer wrapper for automatic mixed precision.
 
     Args:
-        loss_scale: ``'dynamic'`` (a default ``GradScaler``), a number (static scale: the scaler
-            starts at it and is reset to it after every step), or a dict of ``GradScaler``
-            keyword arguments.
+        loss_scale: ``'dynamic'`` (a default ``GradScaler``; none for bfloat16, which needs
+            no scaling), a number (static scale: the scaler starts at it and is reset to it
+            after every step), a dict of ``GradScaler`` keyword arguments, or ``None`` (no
+            scaling).
         dtype: Autocast dtype, a ``torch.dtype`` or one of ``'float16'``, ``'bfloat16'``,
             ``'float32'``, ``'float64'``. ``None`` uses the device's default (float16 on CUDA,
             bfloat16 on CPU).
@@ -61,7 +69,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     def __init__(
         self,
-        loss_scale: str | float | dict = "dynamic",
+        loss_scale: str | float | dict | None = "dynamic",
         dtype: str | torch.dtype | None = None,
         use_fsdp: bool = False,
         **kwargs: Any,
@@ -70,7 +78,11 @@ class AmpOptimWrapper(OptimWrapper):
         self.device = _resolve_device()
         self.cast_dtype = self._resolve_dtype(dtype)
         self._scale_update_param: float | None = None
-        if isinstance(loss_scale, str) and loss_scale == "dynamic":
+        # bf16 needs no scaling, and a dynamic scaler costs a device sync per step.
+        self._use_scaler = loss_scale is not None and not (
+            loss_scale == "dynamic" and self.cast_dtype == torch.bfloat16
+        )
+        if loss_scale is None or (isinstance(loss_scale, str) and loss_scale == "dynamic"):
             scaler_kwargs: dict = {}
         elif isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
             self._scale_update_param = float(loss_scale)
@@ -79,9 +91,13 @@ class AmpOptimWrapper(OptimWrapper):
             scaler_kwargs = dict(loss_scale)
         else:
             raise TypeError(
-                f'loss_scale must be of type float, dict, or "dynamic", but got {loss_scale!r}.'
+                f'loss_scale must be of type float, dict, "dynamic" or None, but got '
+                f"{loss_scale!r}."
             )
-        self.loss_scaler = _make_scaler(self.device, use_fsdp, scaler_kwargs)
+        if self._use_scaler:
+            self.loss_scaler = _make_scaler(self.device, use_fsdp, scaler_kwargs)
+        else:
+            self.loss_scaler = torch.amp.GradScaler(self.device, enabled=False)
         from piston.runner.amp import autocast
 
         self._autocast = autocast
@@ -122,11 +138,20 @@ class AmpOptimWrapper(OptimWrapper):
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
         """Backpropagate the scaled loss and count the call."""
+        if not self._use_scaler:
+            loss.backward(**kwargs)
+            self._inner_count += 1
+            return
         self.loss_scaler.scale(loss).backward(**kwargs)
         self._inner_count += 1
 
     def step(self, **kwargs: Any) -> None:
         """Unscale and clip (if configured), step through the scaler and update the scale."""
+        if not self._use_scaler:
+            if self.clip_grad_kwargs:
+                self._clip_grad()
+            self.optimizer.step(**kwargs)
+            return
         if self.clip_grad_kwargs:
             self.loss_scaler.unscale_(self.optimizer)
             self._clip_grad()
@@ -142,8 +167,10 @@ class AmpOptimWrapper(OptimWrapper):
     def load_state_dict(self, state_dict: dict) -> None:
         """Load optimizer and loss-scaler state (the input is not modified)."""
         state_dict = dict(state_dict)
-        if "loss_scaler" in state_dict:
-            self.loss_scaler.load_state_dict(state_dict.pop("loss_scaler"))
+        scaler_state = state_dict.pop("loss_scaler", None)
+        # A run without a scaler saves ``{}``; an enabled scaler keeps its state then.
+        if scaler_state and self._use_scaler:
+            self.loss_scaler.load_state_dict(scaler_state)
         super().load_state_dict(state_dict)
 
     @contextmanager

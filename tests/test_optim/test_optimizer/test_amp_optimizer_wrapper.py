@@ -77,8 +77,10 @@ def test_loss_scale_variants(on_cpu) -> None:
     assert configured._scale_update_param is None
     assert configured.loss_scaler.get_scale() == 8.0
     assert configured.loss_scaler.get_growth_interval() == 3
-    dynamic = _wrapper(_model())
-    assert dynamic.loss_scaler.get_scale() == 2.0**16
+    explicit = _wrapper(_model(), loss_scale={})  # a dict asks for a scaler even with bf16
+    assert explicit.loss_scaler.is_enabled() and explicit.loss_scaler.get_scale() == 2.0**16
+    dynamic = _wrapper(_model())  # bf16 (the CPU default): no scaling, no scaler
+    assert not dynamic.loss_scaler.is_enabled()
     with pytest.raises(TypeError, match="loss_scale"):
         _wrapper(_model(), loss_scale="static")
 
@@ -115,10 +117,56 @@ def test_state_dict_carries_loss_scaler(on_cpu) -> None:
     wrapper = _wrapper(model, loss_scale={"init_scale": 32.0})
     state = wrapper.state_dict()
     assert state["loss_scaler"]["scale"] == 32.0
-    other = _wrapper(_model())
+    other = _wrapper(_model(), loss_scale={})
     other.load_state_dict(state)
     assert other.loss_scaler.get_scale() == 32.0
     assert "loss_scaler" in state  # the input is not modified
+    # Without a scaler the state is {}; loading it keeps an enabled scaler as it is, and a
+    # scaler's state loads into a wrapper without one (ignored: bf16 needs no scaling).
+    plain = _wrapper(_model())
+    assert plain.state_dict()["loss_scaler"] == {}
+    other.load_state_dict(plain.state_dict())
+    assert other.loss_scaler.get_scale() == 32.0
+    plain.load_state_dict(state)
+    assert not plain.loss_scaler.is_enabled()
+
+
+@pytest.mark.parametrize("loss_scale", ["dynamic", None])
+def test_bf16_update_params_uses_no_scaler_and_no_item(on_cpu, monkeypatch, loss_scale) -> None:
+    """bf16 needs no loss scaling: update_params must not touch a GradScaler nor call .item()
+    (a dynamic scaler reads found-inf with .item() every step: a host-device sync on GPUs)."""
+    model = _model()
+    reference = copy.deepcopy(model)
+    wrapper = _wrapper(model, dtype="bfloat16", loss_scale=loss_scale)
+    calls = []
+
+    def forbidden(name):
+        def fail(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} called on the bf16 per-iteration path")
+
+        return fail
+
+    for name in ("scale", "unscale_", "step", "update"):
+        monkeypatch.setattr(wrapper.loss_scaler, name, forbidden(f"GradScaler.{name}"))
+    monkeypatch.setattr(torch.Tensor, "item", forbidden("Tensor.item"))
+    x, y = torch.randn(4, 8), torch.randn(4, 1)
+    for _ in range(3):
+        with wrapper.optim_context(model):
+            loss = nn.functional.mse_loss(model(x).float(), y)
+        wrapper.update_params(loss)
+    monkeypatch.undo()
+    assert calls == []
+    # Same update as the unscaled reference under the same autocast.
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.05)
+    for _ in range(3):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = nn.functional.mse_loss(reference(x).float(), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    for a, b in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b)
 
 
 @pytest.mark.gpu
