@@ -297,7 +297,9 @@ class HistoryBuffer:
         """``sum(values[-w:]) / sum(counts[-w:])`` (all values when ``window_size`` is None)."""
         tail = self._tail(window_size)
         if tail is not None:  # the usual logging window: only its values become numpy
-            return np.array(tail[0]).sum() / np.array(tail[1]).sum()
+            # One (2, w) array, rows reduced like two 1-D sums (bit-identical, half the calls).
+            sums = np.array(tail).sum(axis=1)
+            return sums[0] / sums[1]
         values, counts = self._log_history, self._count_history
         window = _window(window_size, len(values))
         return values[-window:].sum() / counts[-window:].sum()

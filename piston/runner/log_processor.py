@@ -143,8 +143,8 @@ class LogProcessor:
             raise AssertionError(f"mode must be one of {_MODES}, but got {mode!r}.")
         custom = self._parse_windows_size(runner, batch_idx, self.custom_cfg)
         items = self._collect_scalars(custom, runner, mode)
-        tag = self._with_hierarchy(items, mode)
-        line_items = OrderedDict(items)
+        tag = self._with_hierarchy(items, mode)  # a new dict: ``items`` is consumed below
+        line_items = items
         has_train_loop = _train_loop_built(runner)
 
         log_str = self._iter_header(runner, batch_idx, mode, has_train_loop)
@@ -163,7 +163,10 @@ class LogProcessor:
                 f"eta: {eta_str}  time: {line_items.pop('time'):.{digits}f}  "
                 f"data_time: {line_items.pop('data_time'):.{digits}f}  "
             )
-        if torch.cuda.is_available():
+        cuda = self.__dict__.get("_cuda_available")
+        if cuda is None:  # asked once: the check costs ~10 us on every log otherwise
+            cuda = self._cuda_available = torch.cuda.is_available()
+        if cuda:
             memory = self._get_max_memory(runner)
             log_str += f"memory: {memory}  "
             tag["memory"] = memory
@@ -310,11 +313,17 @@ class LogProcessor:
             if key.startswith(mode)
         )
         items: OrderedDict[str, Any] = OrderedDict()
+        # Whether a name matches ``mean_pattern`` is cached per pattern (this runs every log).
+        pattern = self.mean_pattern
+        averaged = self.__dict__.get("_averaged")
+        if averaged is None or averaged[0] is not pattern:
+            averaged = self._averaged = (pattern, {})
+        is_mean = averaged[1]
         for name, buffer in buffers.items():
-            if self.mean_pattern.search(name) is not None:
-                items[name] = buffer.mean(self.window_size)
-            else:
-                items[name] = buffer.current()
+            mean = is_mean.get(name)
+            if mean is None:
+                mean = is_mean[name] = pattern.search(name) is not None
+            items[name] = buffer.mean(self.window_size) if mean else buffer.current()
         for cfg in custom_cfg:
             cfg = dict(cfg)
             src = _strip_mode(cfg.pop("data_src"), mode)

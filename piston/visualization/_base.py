@@ -50,12 +50,18 @@ def require(module: str, package: str, backend: str) -> Any:
         raise ImportError(f'{backend} needs {package}: run "pip install {package}".') from exc
 
 
+_PLAIN = (float, int, str, bool)
+
+
 def to_plain(value: Any) -> Any:
     """Convert tensors and numpy values (also inside dicts/lists) to Python numbers and lists.
 
     Called when a backend writes, i.e. every logging interval, never per iteration.
     """
     if isinstance(value, dict):
+        # Usual case (a log record): plain numbers, returned as a new dict without recursion.
+        if all(type(item) in _PLAIN for item in value.values()):
+            return dict(value)
         return {key: to_plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(item) for item in value]

@@ -78,6 +78,7 @@ class LocalVisBackend(BaseVisBackend):
         self._config_save_file = config_save_file
         self._scalar_save_file = scalar_save_file
         self._files: dict[str, Any] = {}  # path -> open text file (append mode)
+        self._extra_paths: dict[str, str] = {}  # add_scalars file_path -> checked full path
         self._encode = json.JSONEncoder().encode
 
     def _init_env(self) -> None:
@@ -132,24 +133,35 @@ class LocalVisBackend(BaseVisBackend):
             raise AssertionError(f"scalar_dict must be a dict, but got {type(scalar_dict)}.")
         record = to_plain(scalar_dict)
         record.setdefault("step", step)
+        line = self._encode(record) + "\n"  # encoded once for both files
         if file_path is not None:
-            if not file_path.endswith(".json"):
-                raise AssertionError(f"file_path must end with '.json', but got {file_path!r}.")
-            extra = os.path.join(self._save_dir, file_path)
-            if os.path.abspath(extra) == os.path.abspath(self._scalar_save_file):
-                raise AssertionError(
-                    f"file_path {file_path!r} must differ from the scalar file "
-                    f"{os.path.basename(self._scalar_save_file)!r}."
-                )
-            self._dump(record, extra)
-        self._dump(record, self._scalar_save_file)
+            extra = self._extra_paths.get(file_path)
+            if extra is None:
+                extra = self._extra_paths[file_path] = self._check_extra_path(file_path)
+            self._write_line(line, extra)
+        self._write_line(line, self._scalar_save_file)
+
+    def _check_extra_path(self, file_path: str) -> str:
+        """``save_dir/file_path``, checked once per name (``add_scalars`` runs every log)."""
+        if not file_path.endswith(".json"):
+            raise AssertionError(f"file_path must end with '.json', but got {file_path!r}.")
+        extra = os.path.join(self._save_dir, file_path)
+        if os.path.abspath(extra) == os.path.abspath(self._scalar_save_file):
+            raise AssertionError(
+                f"file_path {file_path!r} must differ from the scalar file "
+                f"{os.path.basename(self._scalar_save_file)!r}."
+            )
+        return extra
 
     def _dump(self, record: dict, path: str) -> None:
         """Append ``record`` as one JSON line to ``path`` (kept open), flushed at once."""
+        self._write_line(self._encode(record) + "\n", path)
+
+    def _write_line(self, line: str, path: str) -> None:
         fobj = self._files.get(path)
         if fobj is None or fobj.closed:
             fobj = self._files[path] = open(path, "a", encoding="utf-8")  # noqa: SIM115
-        fobj.write(self._encode(record) + "\n")
+        fobj.write(line)
         fobj.flush()
 
     def close(self) -> None:

@@ -97,28 +97,31 @@ class BaseModel(BaseModule):
         # Per-iteration path: a 0-dim loss is its own mean, and the total starts from the first
         # loss rather than from ``0``; both give bit-identical values and gradients while
         # adding no autograd nodes (``mean``/``0 +`` each cost a forward op and a backward node).
+        # One pass: the total is summed left to right in key order, as before.
         log_vars = []
+        loss: Any = None
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                log_vars.append([name, value if value.dim() == 0 else value.mean()])
+                value = value if value.dim() == 0 else value.mean()
             elif isinstance(value, (list, tuple)) and all(
                 isinstance(item, torch.Tensor) for item in value
             ):
-                log_vars.append([name, sum(item.mean() for item in value)])
+                value = sum(item.mean() for item in value)
             else:
                 raise TypeError(
                     f"{name} is not a tensor or list of tensors, but got {type(value)}; "
                     "forward(mode='loss') must return a dict of tensors."
                 )
-        loss_terms = [value for key, value in log_vars if "loss" in key]
-        loss: Any = loss_terms[0] if loss_terms else 0
-        for value in loss_terms[1:]:
-            loss = loss + value
-        log_vars.insert(0, ["loss", loss])
-        return loss, OrderedDict(
-            (key, value.detach() if isinstance(value, torch.Tensor) else value)
-            for key, value in log_vars
-        )
+            log_vars.append((name, value))
+            if "loss" in name:
+                loss = value if loss is None else loss + value
+        if loss is None:
+            loss = 0
+        # ``'loss'`` first; an item named ``'loss'`` keeps that place and sets the value.
+        out = OrderedDict(loss=loss.detach() if isinstance(loss, torch.Tensor) else loss)
+        for name, value in log_vars:
+            out[name] = value.detach() if isinstance(value, torch.Tensor) else value
+        return loss, out
 
     def _run_forward(self, data: dict | tuple | list, mode: str) -> Any:
         """Call ``self(**data, mode=mode)`` for a dict, ``self(*data, mode=mode)`` for a sequence."""

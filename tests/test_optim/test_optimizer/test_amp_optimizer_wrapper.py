@@ -78,7 +78,8 @@ def test_loss_scale_variants(on_cpu) -> None:
     assert configured.loss_scaler.get_scale() == 8.0
     assert configured.loss_scaler.get_growth_interval() == 3
     explicit = _wrapper(_model(), loss_scale={})  # a dict asks for a scaler even with bf16
-    assert explicit.loss_scaler.is_enabled() and explicit.loss_scaler.get_scale() == 2.0**16
+    assert explicit.loss_scaler.is_enabled()
+    assert explicit.loss_scaler.get_scale() == 2.0**16
     dynamic = _wrapper(_model())  # bf16 (the CPU default): no scaling, no scaler
     assert not dynamic.loss_scaler.is_enabled()
     with pytest.raises(TypeError, match="loss_scale"):
