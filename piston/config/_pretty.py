@@ -165,8 +165,22 @@ def pretty_text(cfg: dict, format_python_code: bool = True) -> str:
             raise SyntaxError(f"Failed to format the config as Python source: {e}") from e
         return text
     text = raw_text(cfg)
+    # yapf output is a function of the text alone: a start-up asks for the same config's
+    # ``pretty_text`` several times (dump, log, checkpoint meta, vis backends), ~20 ms each.
+    cached = _FORMATTED.get(text)
+    if cached is not None:
+        return cached
     try:
         formatted = FormatCode(text, style_config=YAPF_STYLE)
     except Exception as e:
         raise SyntaxError(f"Failed to format the config with yapf: {e}\n{text}") from e
-    return formatted[0] if isinstance(formatted, tuple) else formatted
+    formatted = formatted[0] if isinstance(formatted, tuple) else formatted
+    if len(_FORMATTED) >= _FORMATTED_MAX:
+        _FORMATTED.pop(next(iter(_FORMATTED)))
+    _FORMATTED[text] = formatted
+    return formatted
+
+
+# Formatted text by raw text (oldest dropped first past ``_FORMATTED_MAX`` entries).
+_FORMATTED: dict[str, str] = {}
+_FORMATTED_MAX = 32

@@ -152,19 +152,21 @@ class IterTimerHook(Hook):
         self.t = now
         hub = runner.message_hub
         hub.update_scalar("train/time", iter_time)
-        self.time_sec_tot += iter_time
+        self.time_sec_tot = time_sec_tot = self.time_sec_tot + iter_time
         cur_iter = runner.iter
-        done = cur_iter - self.start_iter + 1
-        hub.update_info("eta", self.time_sec_tot / done * (runner.max_iters - cur_iter - 1))
+        eta = time_sec_tot / (cur_iter - self.start_iter + 1) * (runner.max_iters - cur_iter - 1)
+        hub.update_info("eta", eta)
         if self._skip_throughput:
             self._skip_throughput = False
         else:
             # The data-wait share uses the time spent fetching the batch when the loop measured
             # it (``data_time`` also holds the hooks that run between this hook's two calls).
             fetch = getattr(self._loop, "fetch_time", None)
-            self.throughput.add(
-                self._samples, iter_time, self._data_time if fetch is None else fetch
-            )
+            meter = self.throughput
+            meter.samples += self._samples
+            meter.time += iter_time
+            meter.data_time += self._data_time if fetch is None else fetch
+            meter.iters += 1
 
     def _before_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train"

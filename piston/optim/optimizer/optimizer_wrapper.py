@@ -33,6 +33,12 @@ _CLIP_FUNCS = {
 _NULL_CONTEXT = nullcontext()  # reusable and reentrant
 
 
+# Methods ``update_params`` calls; an instance that patches one takes the general path.
+_PER_CALL_METHODS = frozenset(
+    ("scale_loss", "backward", "should_update", "step", "zero_grad", "update_params")
+)
+
+
 @OPTIM_WRAPPERS.register_module()
 class OptimWrapper(BaseOptimWrapper):
     """Wraps an optimizer with gradient accumulation and gradient clipping.
@@ -115,6 +121,22 @@ class OptimWrapper(BaseOptimWrapper):
             step_kwargs: Keyword arguments for ``optimizer.step``.
             zero_kwargs: Keyword arguments for ``optimizer.zero_grad``.
         """
+        if (
+            self._accumulative_counts == 1
+            and type(self) is OptimWrapper
+            and not step_kwargs
+            and not zero_kwargs
+            and not self.clip_grad_kwargs
+            and _PER_CALL_METHODS.isdisjoint(self.__dict__)
+        ):
+            # What the general path below does for a plain wrapper stepping every call (no
+            # scaling, always an update), written out: it runs every iteration.
+            loss.backward()
+            self._inner_count += 1
+            optimizer = self.optimizer
+            optimizer.step()
+            optimizer.zero_grad()
+            return
         loss = self.scale_loss(loss)
         self.backward(loss)
         if self.should_update():
