@@ -6,7 +6,7 @@
 # Outputs go to work_dirs/digits_cnn/: epoch_5.pth, epoch_10.pth, best_accuracy_epoch_N.pth,
 # last_checkpoint, digits_cnn.py (the dumped config) and <timestamp>/ holding the text log
 # <timestamp>.log, vis_data/scalars.json and the TensorBoard event file (vis_data/events.*).
-custom_imports = dict(imports=["_digits_model"], allow_failed_imports=False)
+custom_imports = dict(imports=["piston.demo"], allow_failed_imports=False)
 
 model = dict(type="DigitsCNN", width=16, dropout=0.1)
 work_dir = "./work_dirs/digits_cnn"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -146,12 +145,11 @@ class DumpWeightsHook(Hook):
 @pytest.mark.slow
 @pytest.mark.distributed
 def test_torchrun_two_process_gloo_training(tmp_path) -> None:
-    shutil.copy(ROOT / "configs" / "_digits_model.py", tmp_path / "_digits_model.py")
     (tmp_path / "dump_hook.py").write_text(DUMP_HOOK)
     config = tmp_path / "ddp_digits.py"
     config.write_text(
         f"_base_ = [{str(CONFIG)!r}]\n"
-        "custom_imports = dict(imports=['_digits_model', 'dump_hook'], allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['piston.demo', 'dump_hook'], allow_failed_imports=False)\n"
         f"custom_hooks = [dict(type='DumpWeightsHook', out_dir={str(tmp_path)!r})]\n"
     )
     from _dist import free_port
@@ -191,3 +189,17 @@ def test_torchrun_two_process_gloo_training(tmp_path) -> None:
         assert torch.equal(value, rank1["params"][key]), key
     assert (tmp_path / "wd" / "epoch_2.pth").is_file()
     assert "Distributed training: True" in proc.stdout
+
+
+def test_demo_config_loads_from_any_folder_with_its_custom_imports(tmp_path) -> None:
+    """The demo's model and metric ship in the package (`piston.demo`), so `Config.fromfile`
+    with custom imports works outside `piston train` and from any working directory."""
+    code = (
+        "from piston.config import Config; from piston.registry import METRICS, MODELS; "
+        f"cfg = Config.fromfile({str(CONFIG)!r}); "
+        "print(MODELS.get(cfg.model.type).__name__, METRICS.get(cfg.val_evaluator.type).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["DigitsCNN", "DigitsAccuracy"]
