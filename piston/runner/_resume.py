@@ -15,7 +15,15 @@ Resuming re-creates the iterator of the interrupted pass and skips the consumed 
   the RNG state of the pass start, so it draws the same permutation, and advances its index
   iterator without loading data;
 * any other loader replays the pass-start RNG state and loads-and-discards the consumed
-  batches (correct, slower; a warning says so).
+  batches (correct, slower; a warning says so). This includes a plain ``DataLoader`` with
+  workers, on purpose: each worker seeds its RNG once (``base_seed + worker_id``, drawn when
+  the pass's iterator is created) and its stream then advances with every sample it loads, so
+  a pass whose consumed indices were skipped would feed the workers' augmentations different
+  numbers (``tests/test_runner/test_resume_workers.py`` fails for such a variant). Replaying
+  from the pass start re-creates the workers with the same base seed and the same
+  batch-to-worker order, so their streams match the uninterrupted run. (With
+  ``persistent_workers=True`` workers outlive the pass, so passes after the first cannot be
+  replayed exactly.)
 
 Then the RNG states of save time are restored, so dropout and augmentation draw the same
 numbers as the uninterrupted run. Validation runs under :func:`isolated_rng`, so it never
@@ -124,10 +132,17 @@ def make_data_iterator(dataloader: Any, skip_batches: int, train_state: dict | N
                 next(index_iter)
             iterator._num_yielded += skip_batches  # type: ignore[attr-defined]
         else:
+            reason = (
+                "DataLoader workers draw augmentation randomness from per-worker RNG streams "
+                "that advance with every sample loaded, so skipping indices would change the "
+                "later samples"
+                if getattr(dataloader, "num_workers", 0)
+                else "the sampler cannot skip indices (use DefaultSampler/InfiniteSampler to "
+                "avoid this)"
+            )
             print_log(
                 f"Resuming mid-epoch: loading and discarding {skip_batches} batches because "
-                "the sampler cannot skip indices (use DefaultSampler/InfiniteSampler to avoid "
-                "this).",
+                f"{reason}.",
                 logger="current",
                 level=30,
             )
