@@ -307,31 +307,44 @@ class LogProcessor:
     ) -> OrderedDict:
         """Statistics of the mode's scalars, keyed by name without the ``<mode>/`` prefix
         (with it when ``reserve_prefix``)."""
-        buffers = OrderedDict(
-            (_strip_mode(key, mode), buffer)
-            for key, buffer in runner.message_hub.log_scalars.items()
-            if key.startswith(mode)
-        )
-        items: OrderedDict[str, Any] = OrderedDict()
-        # Whether a name matches ``mean_pattern`` is cached per pattern (this runs every log).
-        pattern = self.mean_pattern
-        averaged = self.__dict__.get("_averaged")
-        if averaged is None or averaged[0] is not pattern:
-            averaged = self._averaged = (pattern, {})
-        is_mean = averaged[1]
-        for name, buffer in buffers.items():
-            mean = is_mean.get(name)
-            if mean is None:
-                mean = is_mean[name] = pattern.search(name) is not None
-            items[name] = buffer.mean(self.window_size) if mean else buffer.current()
+        log_scalars = runner.message_hub.log_scalars
+        names, plan = self._scalar_plan(log_scalars, mode)
+        window = self.window_size
+        items: dict[str, Any] = {}
+        for name, key, mean in plan:
+            buffer = log_scalars[key]
+            items[name] = buffer.mean(window) if mean else buffer.current()
         for cfg in custom_cfg:
             cfg = dict(cfg)
             src = _strip_mode(cfg.pop("data_src"), mode)
             name = cfg.pop("log_name", src)
-            if src in buffers:
-                items[name] = buffers[src].statistics(**cfg)
+            key = names.get(src)
+            if key is not None:
+                items[name] = log_scalars[key].statistics(**cfg)
         prefix = f"{mode}/" if reserve_prefix else ""
-        return OrderedDict((prefix + name, _to_python(value)) for name, value in items.items())
+        out: OrderedDict[str, Any] = OrderedDict()
+        for name, value in items.items():
+            # The statistics are numpy float64 (a float subclass) in the usual case.
+            out[prefix + name] = float(value) if type(value) is np.float64 else _to_python(value)
+        return out
+
+    def _scalar_plan(self, log_scalars: dict, mode: str) -> tuple[dict, list]:
+        """``({name: key}, [(name, key, averaged), ...])`` for the mode's scalars, computed
+        once per key set, mode and ``mean_pattern`` (this runs on every log)."""
+        keys = tuple(log_scalars)
+        pattern = self.mean_pattern
+        cache = self.__dict__.get("_plans")
+        if cache is None or cache[0] is not pattern:
+            cache = self._plans = (pattern, {})
+        plans = cache[1]
+        cached = plans.get(mode)
+        if cached is not None and cached[0] == keys:
+            return cached[1], cached[2]
+        # Later keys stripping to the same name win, as in a dict built in key order.
+        names = {_strip_mode(key, mode): key for key in keys if key.startswith(mode)}
+        plan = [(name, key, pattern.search(name) is not None) for name, key in names.items()]
+        plans[mode] = (keys, names, plan)
+        return names, plan
 
     def _collect_non_scalars(self, runner, mode: str) -> OrderedDict:
         return OrderedDict(
@@ -344,7 +357,10 @@ class LogProcessor:
         return f"{mode}/{name}" if self.log_with_hierarchy else name
 
     def _with_hierarchy(self, items: OrderedDict, mode: str) -> OrderedDict:
-        return OrderedDict((self._name(name, mode), value) for name, value in items.items())
+        if not self.log_with_hierarchy:
+            return OrderedDict(items)
+        prefix = f"{mode}/"
+        return OrderedDict((prefix + name, value) for name, value in items.items())
 
     def _format(self, value: Any) -> str:
         return f"{value:.{self.num_digits}f}" if isinstance(value, float) else str(value)

@@ -1,8 +1,9 @@
 """LocalVisBackend: scalars as JSON lines, the config and images under ``save_dir``.
 
 Design note: a scalar file is opened (append mode) on its first record and kept open for the
-backend's lifetime; each record is one ``write`` of an encoded line followed by ``flush``, so a
-crash loses nothing and concurrent appenders (``O_APPEND``) never interleave within a line.
+backend's lifetime, unbuffered; each record is encoded once to bytes and written with one
+``write`` system call per file, so a crash loses nothing and concurrent appenders (``O_APPEND``)
+never interleave within a line (no text layer, buffer or ``flush`` in between).
 Opening and closing the file on every record cost more than formatting the whole log line.
 ``close()`` closes the files; a pickled or copied backend reopens them on its next record.
 """
@@ -133,7 +134,7 @@ class LocalVisBackend(BaseVisBackend):
             raise AssertionError(f"scalar_dict must be a dict, but got {type(scalar_dict)}.")
         record = to_plain(scalar_dict)
         record.setdefault("step", step)
-        line = self._encode(record) + "\n"  # encoded once for both files
+        line = (self._encode(record) + "\n").encode()  # encoded once for both files
         if file_path is not None:
             extra = self._extra_paths.get(file_path)
             if extra is None:
@@ -155,14 +156,17 @@ class LocalVisBackend(BaseVisBackend):
 
     def _dump(self, record: dict, path: str) -> None:
         """Append ``record`` as one JSON line to ``path`` (kept open), flushed at once."""
-        self._write_line(self._encode(record) + "\n", path)
+        self._write_line((self._encode(record) + "\n").encode(), path)
 
-    def _write_line(self, line: str, path: str) -> None:
+    def _write_line(self, line: bytes, path: str) -> None:
+        """Append the UTF-8 ``line`` to ``path`` with one unbuffered write."""
         fobj = self._files.get(path)
         if fobj is None or fobj.closed:
-            fobj = self._files[path] = open(path, "a", encoding="utf-8")  # noqa: SIM115
-        fobj.write(line)
-        fobj.flush()
+            fobj = self._files[path] = open(path, "ab", buffering=0)  # noqa: SIM115
+        written = fobj.write(line)
+        while written is not None and written < len(line):  # short writes (rare) finish here
+            line = line[written:]
+            written = fobj.write(line)
 
     def close(self) -> None:
         """Close the scalar files (a later record reopens them)."""
