@@ -293,7 +293,10 @@ def test_custom_cfg_validation(custom_cfg, by_epoch, error, match):
 
 
 def test_epoch_window_allowed_when_by_epoch():
-    LogProcessor(custom_cfg=[{"data_src": "loss", "method_name": "mean", "window_size": "epoch"}])
+    processor = LogProcessor(
+        custom_cfg=[{"data_src": "loss", "method_name": "mean", "window_size": "epoch"}]
+    )
+    assert processor.custom_cfg[0]["window_size"] == "epoch"
 
 
 def test_val_epoch_line_averages_time_over_this_evaluation(hub):

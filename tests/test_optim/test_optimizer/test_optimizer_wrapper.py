@@ -161,7 +161,10 @@ def test_update_params_with_clipping_never_syncs(monkeypatch) -> None:
     monkeypatch.setattr(torch.Tensor, "item", _refuse)
     monkeypatch.setattr(torch.Tensor, "__float__", _refuse)
     monkeypatch.setattr(torch.Tensor, "tolist", _refuse)
+    before = [p.detach().clone() for p in model.parameters()]
     wrapper.update_params(loss)
+    monkeypatch.undo()
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
 def test_clip_grad_value() -> None:
