@@ -1,9 +1,12 @@
 """The fast path: one switch (``cfg.fast=True`` / ``piston train --fast``) for fast defaults.
 
-Config side (:func:`apply_fast_cfg`, before building): bf16 ``AmpOptimWrapper`` on CUDA, and for
-dataloader configs pinned memory, persistent workers and a prefetch factor of 4. Runtime side
-(:func:`apply_fast_model`, in ``train()``): the model goes ``channels_last`` on CUDA and the
-training loops prefetch the next batch to the device on a side stream.
+Config side (:func:`apply_fast_cfg`, before building): bf16 ``AmpOptimWrapper`` and cuDNN
+autotuning (``env_cfg.cudnn_benchmark``) on CUDA, and for dataloader configs pinned memory,
+persistent workers and a prefetch factor of 4. Each is a default: a key the config sets wins. Runtime side
+(:func:`apply_fast_model`, in ``train()``): the model goes ``channels_last`` on CUDA. Copying the
+next batch to the device on a side stream is opt-in (``fast = dict(prefetch=True)``): on an H100
+with ResNet-50 it measured 0.949x the best-practice loop with it and 1.113x without it (same run,
+medians of 5 and 3 rounds), since pinned ``non_blocking`` copies already overlap the host.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ def apply_fast_cfg(cfg: Any) -> None:
         wrapper.setdefault("dtype", "bfloat16")
         # bf16 needs no loss scaling; a GradScaler would sync with the host every step.
         wrapper.setdefault("loss_scale", None)
+    if cuda:
+        env = cfg.get("env_cfg")
+        if env is None:
+            env = cfg["env_cfg"] = {"dist_cfg": {"backend": "nccl"}}  # the Runner's default
+        if isinstance(env, dict):
+            env.setdefault("cudnn_benchmark", True)
     for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
         loader = cfg.get(key)
         if not isinstance(loader, dict):
@@ -36,12 +45,16 @@ def apply_fast_cfg(cfg: Any) -> None:
 
 
 def apply_fast_model(runner: Any) -> None:
-    """channels_last weights and device prefetching for the train loop (CUDA only)."""
+    """channels_last weights and, if asked for, device prefetching (CUDA only)."""
     if not torch.cuda.is_available():
         runner.logger.info("fast: no CUDA device, only the data loader settings apply.")
         return
     # nn.Module.to directly: BaseModel.to expects a device in its arguments.
     torch.nn.Module.to(runner.model, memory_format=torch.channels_last)
+    fast = runner.cfg.get("fast")
+    if not (isinstance(fast, dict) and fast.get("prefetch")):
+        runner.logger.info("fast: channels_last model.")
+        return
     loop = runner.train_loop
     loop.dataloader = _PrefetchingLoader(loop.dataloader)
     infinite = getattr(loop, "dataloader_iterator", None)

@@ -47,8 +47,8 @@ def _default_hooks():
     ]
 
 
-def _iterate(runner, n, loss):
-    for idx in range(n):
+def _iterate(runner, n, loss, start=0):
+    for idx in range(start, start + n):
         runner.call_hook("before_train_iter", batch_idx=idx, data_batch=[torch.zeros(2, 2)])
         runner.call_hook("after_train_iter", batch_idx=idx, data_batch=None, outputs={"loss": loss})
         runner._train_loop._iter += 1
@@ -83,5 +83,5 @@ def test_no_cuda_sync_between_log_lines(tmp_path):
         _iterate(runner, 4, loss)
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    _iterate(runner, 1, loss)  # the 5th iteration logs (and may read back)
+    _iterate(runner, 1, loss, start=4)  # the 5th iteration logs (and may read back)
     assert "Epoch(train) [1][ 5/10]" in runner.log_text()

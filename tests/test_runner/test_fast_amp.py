@@ -19,6 +19,10 @@ def test_fast_cfg_builds_bf16_wrapper_without_scaler(monkeypatch) -> None:
     assert wrapper_cfg["type"] == "AmpOptimWrapper"
     assert wrapper_cfg["dtype"] == "bfloat16"
     assert wrapper_cfg["loss_scale"] is None
+    assert cfg["env_cfg"] == {"dist_cfg": {"backend": "nccl"}, "cudnn_benchmark": True}
+    own = {"optim_wrapper": {"optimizer": {}}, "env_cfg": {"cudnn_benchmark": False}}
+    _fast.apply_fast_cfg(own)
+    assert own["env_cfg"] == {"cudnn_benchmark": False}  # what the config says wins
     monkeypatch.undo()
     # Build it (on the CPU, where bf16 autocast exists) and check no scaler is active.
     monkeypatch.setattr(amp_module, "_resolve_device", lambda: "cpu")
