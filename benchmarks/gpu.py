@@ -265,17 +265,31 @@ def main() -> None:
     def case(name: str, plain_fn, piston_fn, rounds: int = args.rounds) -> None:
         plain, piston = [], []
         for r in range(rounds):
-            plain.append(plain_fn())
-            piston.append(piston_fn(os.path.join(tmp, f"{name}{r}")))
+            # A-B then B-A, so that a drift of the machine's speed cancels out.
+            if r % 2 == 0:
+                plain.append(plain_fn())
+                piston.append(piston_fn(os.path.join(tmp, f"{name}{r}")))
+            else:
+                piston.append(piston_fn(os.path.join(tmp, f"{name}{r}")))
+                plain.append(plain_fn())
             print(
                 f"{name} round {r}: plain {plain[-1]:8.1f} img/s  piston {piston[-1]:8.1f} img/s",
                 flush=True,
             )
         p, q = float(np.median(plain)), float(np.median(piston))
+        paired = float(np.median([b / a for a, b in zip(plain, piston)]))
         results["cases"][name] = dict(
-            plain_img_s=p, piston_img_s=q, ratio=q / p, plain_all=plain, piston_all=piston
+            plain_img_s=p,
+            piston_img_s=q,
+            ratio=q / p,
+            paired_ratio=paired,
+            plain_all=plain,
+            piston_all=piston,
         )
-        print(f"{name}: ratio piston/plain = {q / p:.3f}", flush=True)
+        print(
+            f"{name}: ratio piston/plain = {q / p:.3f} (median of per-round ratios {paired:.3f})",
+            flush=True,
+        )
 
     seed_loader = DataLoader(seed_data, batch_size=seed_batch, shuffle=True, num_workers=0)
     case(

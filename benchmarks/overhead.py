@@ -2,7 +2,7 @@
 
 A tiny MLP (32→64→10, batch 32, one thread, in-memory batches) is trained for ``--iters``
 iterations (a) by a plain loop and (b) by ``Runner`` with its default hooks (logging every 10
-iterations, no checkpoint), alternating A/B ``--rounds`` times in one process. Both read the
+iterations, no checkpoint), alternating A-B and B-A ``--rounds`` times in one process. Both read the
 same pre-made batches through the same ``DataLoader(batch_size=None)``. Each side is timed over
 its steady state (from iteration ``--warmup`` to the end). Prints the per-iteration times and
 the median ratio B/A (target: ≤ 1.03).
@@ -121,8 +121,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         piston_loop(loader, args.warmup, f"{tmp}/warm")  # imports and first-run costs
         for r in range(args.rounds):
-            a = plain_loop(loader, args.warmup)
-            b = piston_loop(loader, args.warmup, f"{tmp}/r{r}")
+            # A-B then B-A: a drift of the machine's speed over the run cancels out.
+            if r % 2 == 0:
+                a = plain_loop(loader, args.warmup)
+                b = piston_loop(loader, args.warmup, f"{tmp}/r{r}")
+            else:
+                b = piston_loop(loader, args.warmup, f"{tmp}/r{r}")
+                a = plain_loop(loader, args.warmup)
             plain.append(a)
             runner.append(b)
             ratios.append(b / a)

@@ -1,8 +1,12 @@
 """HistoryBuffer: the scalar history behind every logged value.
 
 Design note: the per-iteration path must never wait for the device (DESIGN.md §3), so
-``update`` accepts tensors on any device and only *queues* them (detached copies). Nothing is
-converted until somebody reads the buffer; the first read converts every queued value in one
+``update`` accepts tensors on any device and only *queues* them (detached, not copied: a copy
+is a kernel launch per logged value per iteration). Each queued tensor's version counter is
+recorded; a tensor changed in place after it was logged (a running accumulator, a parameter
+view) is caught when the queue is read: piston warns once, naming the scalar, and from then on
+copies that scalar's tensors, so every later value is a snapshot. Nothing is converted until
+somebody reads the buffer; the first read converts every queued value in one
 batched transfer per device (``torch.stack(pending).tolist()``) and appends the result to the
 history. Plain numbers bypass the queue only when it is empty, so the order of updates is always
 preserved. The history is kept in Python lists (amortised O(1) appends; ``np.append`` per update
@@ -117,6 +121,8 @@ class HistoryBuffer:
         self._trim_for, self._trim_limit = -1, 0
         self._pending: list[Any] = []
         self._pending_counts: list[int | float] = []
+        self._pending_versions: list[int | None] = []
+        self._snapshot = False  # copy queued tensors (set once one was changed in place)
 
     # ------------------------------------------------------------------ statistics registry
     @classmethod
@@ -174,9 +180,17 @@ class HistoryBuffer:
     # Unchecked appends for callers that validated already (``MessageHub.update_scalar``).
     def _push_tensor(self, log_val: Any, count: int | float) -> None:
         pending = self._pending
-        # A copy, so that later in-place changes of the caller's tensor do not alter the log.
-        pending.append(log_val.detach().clone() if log_val.requires_grad else log_val.clone())
+        if log_val.requires_grad:
+            log_val = log_val.detach()
+        elif self._snapshot:
+            log_val = log_val.clone()
+        try:
+            version = log_val._version
+        except RuntimeError:  # an inference-mode tensor has no version counter
+            version = None
+        pending.append(log_val)
         self._pending_counts.append(count)
+        self._pending_versions.append(version)
         if len(pending) > _MAX_PENDING:
             self._flush()
 
@@ -184,6 +198,7 @@ class HistoryBuffer:
         if self._pending:  # keep the order of updates
             self._pending.append(log_val)
             self._pending_counts.append(count)
+            self._pending_versions.append(None)
             return
         values = self._values
         values.append(float(log_val))
@@ -219,8 +234,21 @@ class HistoryBuffer:
     def _flush(self) -> None:
         if not self._pending:
             return
-        pending, counts = self._pending, self._pending_counts
-        self._pending, self._pending_counts = [], []
+        pending, counts, versions = self._pending, self._pending_counts, self._pending_versions
+        self._pending, self._pending_counts, self._pending_versions = [], [], []
+        if not self._snapshot:
+            for value, version in zip(pending, versions):
+                if version is not None and value._version != version:
+                    self._snapshot = True
+                    warnings.warn(
+                        "A tensor logged to a HistoryBuffer (MessageHub scalar) was changed in "
+                        "place after it was logged, so the values logged since the last read "
+                        "show its current value. From now on this scalar's tensors are copied; "
+                        "to keep the earlier values too, log a copy (`value.clone()`) or a new "
+                        "tensor each time.",
+                        stacklevel=3,
+                    )
+                    break
         self._append(materialize(pending), counts)
 
     def _tail(self, window: int | None) -> tuple[list[float], list[float]] | None:
@@ -284,7 +312,8 @@ class HistoryBuffer:
         self._counts = [float(c) for c in state.get("_count_history", [])]
         self._arrays = None
         self._trim_for, self._trim_limit = -1, 0
-        self._pending, self._pending_counts = [], []
+        self._pending, self._pending_counts, self._pending_versions = [], [], []
+        self._snapshot = False
         for name, method in state.get("_statistics_methods", {}).items():
             if name not in self._statistics_methods:
                 method = method if callable(method) else _resolve_function(method)

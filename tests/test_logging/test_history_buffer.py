@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -150,12 +151,41 @@ def test_mixed_numbers_and_tensors_keep_update_order() -> None:
     np.testing.assert_array_equal(buf.data[0], [1.0, 2.0, 3.0, 4.5, 5.0])
 
 
-def test_tensor_update_is_a_snapshot() -> None:
+def test_tensor_changed_in_place_after_logging_is_caught_then_copied() -> None:
     buf = HistoryBuffer()
     value = torch.tensor(1.0)
+    buf.update(value)  # queued without a copy (no kernel launch per logged value)
+    value.add_(10)  # a running accumulator: changed in place after it was logged
+    with pytest.warns(UserWarning, match="changed in place after it was logged"):
+        assert buf.current() == 11.0
+    buf.update(value)  # from now on this buffer copies: a true snapshot
+    value.add_(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert buf.current() == 11.0
+    assert buf.data[0].tolist() == [11.0, 11.0]
+
+
+def test_untouched_tensors_are_queued_without_a_copy() -> None:
+    buf = HistoryBuffer()
+    value = torch.tensor(2.0)
     buf.update(value)
-    value.add_(10)  # in-place change after logging must not alter the history
-    assert buf.current() == 1.0
+    assert buf._pending[0] is value
+    grad = torch.tensor(3.0, requires_grad=True) * 1
+    buf.update(grad)  # detached, sharing storage
+    assert not buf._pending[1].requires_grad
+    assert buf._pending[1].data_ptr() == grad.data_ptr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert buf.data[0].tolist() == [2.0, 3.0]
+
+
+def test_inference_mode_tensors_are_accepted() -> None:
+    buf = HistoryBuffer()
+    with torch.inference_mode():
+        value = torch.tensor(4.0)
+    buf.update(value)
+    assert buf.current() == 4.0
 
 
 def test_pending_queue_is_bounded(monkeypatch) -> None:
