@@ -7,7 +7,12 @@ same pre-made batches through the same ``DataLoader(batch_size=None)``. Each sid
 its steady state (from iteration ``--warmup`` to the end). Prints the per-iteration times and
 the median ratio B/A (target: ≤ 1.03).
 
-Usage: ``python benchmarks/overhead.py [--iters 2000] [--rounds 5] [--json out.json]``
+``--calibrate`` also times a fixed piece of pure-Python bookkeeping on its own and inside the
+plain loop: between the model's kernels it costs several times more than alone (caches and
+branch predictors are cold), which is why every microsecond the engine spends per iteration
+counts more here than a micro-benchmark of it suggests.
+
+Usage: ``python benchmarks/overhead.py [--iters 2000] [--rounds 5] [--calibrate] [--json F]``
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 import statistics
 import tempfile
 import time
+import timeit
 
 import torch
 import torch.nn as nn
@@ -47,7 +53,17 @@ def make_mlp() -> nn.Module:
     return nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
 
 
-def plain_loop(loader: DataLoader, warmup: int) -> float:
+def python_work(table: dict, items: list) -> None:
+    """A fixed piece of pure-Python bookkeeping (dict and list updates), for ``--calibrate``."""
+    for k in range(40):
+        table[k] = k
+        items.append(k)
+    items.clear()
+
+
+def plain_loop(loader: DataLoader, warmup: int, extra: bool = False) -> float:
+    table: dict = {}
+    items: list = []
     model = make_mlp()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()
@@ -59,6 +75,8 @@ def plain_loop(loader: DataLoader, warmup: int) -> float:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if extra:
+            python_work(table, items)
     return (time.perf_counter() - start) / (len(loader) - warmup)
 
 
@@ -113,6 +131,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="also measure what a fixed piece of pure-Python work costs inside this loop "
+        "compared with the same work timed on its own",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.disable(logging.INFO)
@@ -145,6 +169,22 @@ def main() -> None:
         f"{result['piston_us_per_iter']:.1f} us/iter, ratio B/A {result['median_ratio']:.3f} "
         f"(target <= 1.03)"
     )
+    if args.calibrate:
+        table: dict = {}
+        items: list = []
+        alone = min(timeit.repeat(lambda: python_work(table, items), number=10000, repeat=5))
+        alone = alone / 10000
+        base, loaded = [], []
+        for _ in range(args.rounds):
+            base.append(plain_loop(loader, args.warmup))
+            loaded.append(plain_loop(loader, args.warmup, extra=True))
+        in_loop = statistics.median(loaded) - statistics.median(base)
+        result.update(python_work_alone_us=alone * 1e6, python_work_in_loop_us=in_loop * 1e6)
+        print(
+            f"calibration: {alone * 1e6:.2f} us of pure-Python work timed alone costs "
+            f"{in_loop * 1e6:.2f} us per iteration inside the training loop "
+            f"({in_loop / alone:.1f}x)"
+        )
     if args.json:
         with open(args.json, "w") as fobj:
             json.dump(result, fobj, indent=2)

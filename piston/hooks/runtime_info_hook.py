@@ -56,6 +56,7 @@ class RuntimeInfoHook(Hook):
     def __init__(self) -> None:
         self._last_loop_stage: str | None = None
         self._plain_lr_wrapper: Any = None  # a wrapper whose lr can be read directly
+        self._train_names: dict[str, str] = {}  # log_vars key -> "train/<key>", built once
 
     def before_run(self, runner) -> None:
         """Publish ``cfg``, ``seed``, ``experiment_name`` and ``piston_version``."""
@@ -118,8 +119,12 @@ class RuntimeInfoHook(Hook):
         """Publish every ``log_vars`` entry of ``train_step`` as scalar ``train/<key>``."""
         if outputs is not None:
             hub = runner.message_hub
+            names = self._train_names
             for key, value in outputs.items():
-                hub.update_scalar(f"train/{key}", value)
+                name = names.get(key)
+                if name is None:
+                    name = names[key] = f"train/{key}"
+                hub.update_scalar(name, value)
 
     def before_val(self, runner) -> None:
         """Set the loop stage to ``'val'``, remembering the stage it interrupts."""

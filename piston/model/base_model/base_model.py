@@ -118,9 +118,13 @@ class BaseModel(BaseModule):
         if loss is None:
             loss = 0
         # ``'loss'`` first; an item named ``'loss'`` keeps that place and sets the value.
-        out = OrderedDict(loss=loss.detach() if isinstance(loss, torch.Tensor) else loss)
+        total = loss.detach() if isinstance(loss, torch.Tensor) else loss
+        out = OrderedDict(loss=total)
         for name, value in log_vars:
-            out[name] = value.detach() if isinstance(value, torch.Tensor) else value
+            if value is loss:  # a single loss is the total: one detached tensor for both
+                out[name] = total
+            else:
+                out[name] = value.detach() if isinstance(value, torch.Tensor) else value
         return loss, out
 
     def _run_forward(self, data: dict | tuple | list, mode: str) -> Any:
