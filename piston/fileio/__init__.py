@@ -7,7 +7,6 @@ first use, so ``import piston.fileio`` stays cheap.
 
 from __future__ import annotations
 
-from ._load_dump import dump, load
 from .backends import (
     BaseStorageBackend,
     FsspecBackend,
@@ -34,6 +33,7 @@ from .io import (
     copytree,
     copytree_from_local,
     copytree_to_local,
+    dump,
     exists,
     generate_presigned_url,
     get,
@@ -44,6 +44,7 @@ from .io import (
     isfile,
     join_path,
     list_dir_or_file,
+    load,
     put,
     put_text,
     remove,

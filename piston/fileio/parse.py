@@ -6,7 +6,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from ._load_dump import _resolve_backend
+from .io import _resolve_backend
 
 
 def list_from_file(

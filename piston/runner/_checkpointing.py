@@ -8,13 +8,16 @@ plain container or tensor (DESIGN.md §4) so piston's own checkpoints load with
 from __future__ import annotations
 
 import copy
+import io
 import time
+import warnings
 from collections import OrderedDict, deque
 from typing import Any
 
 import numpy as np
 import torch
 
+from piston.fileio import LocalBackend
 from piston.logging import HistoryBuffer
 
 from .checkpoint import (
@@ -103,18 +106,29 @@ def save_runner_checkpoint(
         meta = {}
     elif not isinstance(meta, dict):
         raise TypeError(f"meta should be a dict or None, but got {type(meta).__name__}")
-    if file_client_args is not None and backend_args is not None:
-        raise ValueError(
-            '"file_client_args" and "backend_args" cannot be set at the same time. '
-            '"file_client_args" is deprecated; use "backend_args" only.'
+    file_client = None
+    if file_client_args is not None:
+        warnings.warn(
+            '"file_client_args" will be deprecated in future. Please use "backend_args" instead',
+            DeprecationWarning,
+            stacklevel=3,
         )
+        if backend_args is not None:
+            raise ValueError(
+                '"file_client_args" and "backend_args" cannot be set at the same time. '
+                '"file_client_args" is deprecated; use "backend_args" only.'
+            )
+        file_client = _infer_file_client(file_client_args, out_dir)
     if by_epoch:
         meta.setdefault("epoch", runner.epoch + 1)
         meta.setdefault("iter", runner.iter)
     else:
         meta.setdefault("epoch", runner.epoch)
         meta.setdefault("iter", runner.iter + 1)
-    filepath = join_path(out_dir, filename, backend_args=backend_args or file_client_args)
+    if file_client is None:
+        filepath = join_path(out_dir, filename, backend_args=backend_args)
+    else:
+        filepath = file_client.join_path(out_dir, filename)
     meta.update(
         cfg=runner.cfg.pretty_text,
         seed=runner.seed,
@@ -154,7 +168,23 @@ def save_runner_checkpoint(
     if built_train and hasattr(train_loop, "state_for_checkpoint"):
         checkpoint["train_state"] = train_loop.state_for_checkpoint()
     runner.call_hook("before_save_checkpoint", checkpoint=checkpoint)
-    save_checkpoint(checkpoint, filepath)
+    if file_client is None:
+        save_checkpoint(checkpoint, filepath, backend_args=backend_args)
+    elif isinstance(file_client.client, LocalBackend):
+        save_checkpoint(checkpoint, filepath)  # local disk: the atomic write
+    else:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        file_client.put(buffer.getvalue(), filepath)
+
+
+def _infer_file_client(file_client_args: dict, out_dir: str) -> Any:
+    """The deprecated ``FileClient`` that ``file_client_args`` (and ``out_dir``'s prefix) select."""
+    from piston.fileio import FileClient
+
+    with warnings.catch_warnings():  # the caller already warned about file_client_args
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return FileClient.infer_client(file_client_args, out_dir)
 
 
 def _is_cfg_dict(schedulers: dict) -> bool:

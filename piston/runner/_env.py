@@ -1,4 +1,10 @@
-"""Process set-up for a run: distributed init, shared timestamp, file limits, banner text."""
+"""Process set-up for a run: distributed init, shared timestamp, file limits, banner text.
+
+The timestamp has one-second resolution, so two Runners built in the same second of one process
+share it, and with it their experiment name. ``unique_instance_name`` gives the second one fresh
+names for its global ``MMLogger``/``MessageHub``/``Visualizer``/``DefaultScope`` instances, so it
+never picks up the first Runner's logger (and log file), message hub or visualizer.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,13 @@ from typing import Any
 
 import torch
 
-__all__ = ["broadcast_timestamp", "env_banner", "raise_file_limit", "setup_env"]
+__all__ = [
+    "broadcast_timestamp",
+    "env_banner",
+    "raise_file_limit",
+    "setup_env",
+    "unique_instance_name",
+]
 
 
 def broadcast_timestamp() -> str:
@@ -23,6 +35,24 @@ def broadcast_timestamp() -> str:
         broadcast(device_stamp, src=0)
         stamp = device_stamp.cpu()
     return time.strftime("%Y%m%d_%H%M%S", time.localtime(stamp.item()))
+
+
+def unique_instance_name(name: str) -> str:
+    """``name``, or ``name_1``, ``name_2``, ... when a Runner's global instances already use it.
+
+    Checked against every ManagerMixin class a Runner creates an instance of, so that one name
+    is free in all of them (each rank builds its Runners in the same order, so ranks agree).
+    """
+    from piston.logging import MessageHub, MMLogger
+    from piston.registry import DefaultScope
+    from piston.visualization import Visualizer
+
+    managers = (MMLogger, MessageHub, Visualizer, DefaultScope)
+    candidate, n = name, 0
+    while any(m.check_instance_created(candidate) for m in managers):
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
 
 
 def raise_file_limit(resource_limit: int = 4096) -> None:
@@ -74,6 +104,11 @@ def env_banner(
     runtime["Distributed launcher"] = launcher
     runtime["Distributed training"] = distributed
     runtime["GPU number"] = world_size
+    return format_env_banner(system, runtime)
+
+
+def format_env_banner(system: dict, runtime: dict) -> str:
+    """The banner text for ``system`` and ``runtime`` environment dicts (logging.md §5)."""
     dash = "-" * 60
     sys_text = "\n".join(f"    {k}: {v}" for k, v in system.items())
     run_text = "\n".join(f"    {k}: {v}" for k, v in runtime.items())

@@ -213,7 +213,25 @@ def save_checkpoint(
     torch.save(checkpoint, buffer)
     data = buffer.getvalue()
     filename = str(filename)
-    if _is_remote(filename) or backend_args or file_client_args:
+    if file_client_args is not None:
+        import warnings
+
+        from piston.fileio import FileClient, LocalBackend
+
+        warnings.warn(
+            '"file_client_args" will be deprecated in future. Please use "backend_args" instead',
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        with warnings.catch_warnings():  # FileClient itself is deprecated: warned once above
+            warnings.simplefilter("ignore", DeprecationWarning)
+            client = FileClient.infer_client(file_client_args, filename)
+        if isinstance(client.client, LocalBackend):
+            _write_atomic(data, filename)
+        else:
+            client.put(data, filename)
+        return
+    if _is_remote(filename) or backend_args:
         from piston.fileio import get_file_backend
 
         backend = get_file_backend(filename, backend_args=backend_args or file_client_args)

@@ -20,7 +20,7 @@ from piston.registry import RUNNERS
 
 from . import _build
 from ._checkpointing import load_runner_checkpoint, resume_runner, save_runner_checkpoint
-from ._env import broadcast_timestamp, env_banner, setup_env
+from ._env import broadcast_timestamp, env_banner, setup_env, unique_instance_name
 from ._hooks import (
     build_hook,
     default_hook_configs,
@@ -181,6 +181,9 @@ class Runner:
             self._experiment_name = f"{stem}_{self._timestamp}"
         else:
             self._experiment_name = self._timestamp
+        # Name of this runner's logger/message hub/visualizer/default scope: the experiment name,
+        # suffixed when a runner built earlier in the same second already took it.
+        self._instance_name = unique_instance_name(self._experiment_name)
         self._log_dir = osp.join(self._work_dir, self._timestamp)
         mkdir_or_exist(self._log_dir)
 
@@ -188,7 +191,7 @@ class Runner:
             from piston.registry import DefaultScope
 
             self.default_scope = DefaultScope.get_instance(
-                self._experiment_name, scope_name=default_scope
+                self._instance_name, scope_name=default_scope
             )
         else:
             self.default_scope = None
@@ -370,7 +373,7 @@ class Runner:
 
         if log_file is None:
             log_file = osp.join(self._log_dir, f"{self._timestamp}.log")
-        kwargs.setdefault("name", self._experiment_name)
+        kwargs.setdefault("name", self._global_name())
         return MMLogger.get_instance(
             log_level=log_level, log_file=log_file, file_mode="a", **kwargs
         )
@@ -379,15 +382,19 @@ class Runner:
         from piston.logging import MessageHub
 
         if message_hub is None:
-            message_hub = {"name": self._experiment_name}
+            message_hub = {"name": self._global_name()}
         elif not isinstance(message_hub, dict):
             raise TypeError(f"message_hub should be dict or None, but got {message_hub}")
         message_hub = dict(message_hub)
-        message_hub.setdefault("name", self._experiment_name)
+        message_hub.setdefault("name", self._global_name())
         return MessageHub.get_instance(**message_hub)
 
     def build_visualizer(self, visualizer: Any = None) -> Any:
-        return _build.build_visualizer(visualizer, self._experiment_name, self._log_dir)
+        return _build.build_visualizer(visualizer, self._global_name(), self._log_dir)
+
+    def _global_name(self) -> str:
+        """Instance name of this runner's ManagerMixin objects (the experiment name if free)."""
+        return getattr(self, "_instance_name", self._experiment_name)
 
     def build_model(self, model: nn.Module | dict) -> nn.Module:
         if isinstance(model, nn.Module):

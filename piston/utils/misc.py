@@ -1,6 +1,10 @@
 """Small generic helpers: type checks, casts, tuples, imports, method introspection.
 
 Everything here is pure Python and imports nothing heavy, so ``piston.utils`` stays cheap.
+
+Parameter names follow the spec (``has_method(obj, name)``, ``is_list_of(seq, t)``, ...). Where
+MMEngine names the parameter differently (``method``, ``expected_type``, ...), that name is also
+accepted as a keyword-only alias (see ``_spec_or_old``), so keyword calls written either way work.
 """
 
 from __future__ import annotations
@@ -42,6 +46,34 @@ __all__ = [
     "to_ntuple",
     "tuple_cast",
 ]
+
+
+class _Required:
+    """Default of a parameter that is required but may also be passed under its old name."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Any = _Required()
+
+
+def _spec_or_old(func: str, name: str, value: Any, old_name: str, old_value: Any) -> Any:
+    """The value passed as ``name`` (spec name) or as ``old_name`` (MMEngine's name), not both.
+
+    Raises:
+        TypeError: If neither or both are given.
+    """
+    if old_value is _REQUIRED:
+        if value is _REQUIRED:
+            raise TypeError(f"{func}() missing 1 required argument: {name!r}")
+        return value
+    if value is not _REQUIRED:
+        raise TypeError(
+            f"{func}() got both {name!r} and {old_name!r}, two names of the same argument; "
+            f"pass it once, as {name!r}"
+        )
+    return old_value
 
 
 def _ntuple(n: int) -> Callable[[Any], tuple]:
@@ -171,14 +203,20 @@ def is_seq_of(seq: Any, expected_type: type | tuple, seq_type: type | None = Non
     return all(isinstance(item, expected_type) for item in seq)
 
 
-def is_list_of(seq: Any, expected_type: type | tuple) -> bool:
-    """Whether ``seq`` is a list whose items are all ``expected_type``."""
-    return is_seq_of(seq, expected_type, seq_type=list)
+def is_list_of(
+    seq: Any, t: type | tuple = _REQUIRED, *, expected_type: type | tuple = _REQUIRED
+) -> bool:
+    """Whether ``seq`` is a list whose items are all of type ``t`` (alias ``expected_type``)."""
+    t = _spec_or_old("is_list_of", "t", t, "expected_type", expected_type)
+    return is_seq_of(seq, t, seq_type=list)
 
 
-def is_tuple_of(seq: Any, expected_type: type | tuple) -> bool:
-    """Whether ``seq`` is a tuple whose items are all ``expected_type``."""
-    return is_seq_of(seq, expected_type, seq_type=tuple)
+def is_tuple_of(
+    seq: Any, t: type | tuple = _REQUIRED, *, expected_type: type | tuple = _REQUIRED
+) -> bool:
+    """Whether ``seq`` is a tuple whose items are all of type ``t`` (alias ``expected_type``)."""
+    t = _spec_or_old("is_tuple_of", "t", t, "expected_type", expected_type)
+    return is_seq_of(seq, t, seq_type=tuple)
 
 
 def slice_list(in_list: list, lens: int | list[int]) -> list[list]:
@@ -242,14 +280,26 @@ def _check_executable(cmd: str) -> bool:
     return subprocess.call(f"which {cmd}", shell=True, stdout=subprocess.DEVNULL) == 0
 
 
-def requires_package(prerequisites: str | list[str]) -> Callable:
-    """Decorator raising ``RuntimeError`` if the Python package(s) cannot be imported."""
-    return check_prerequisites(prerequisites, checker=_check_py_package)
+def requires_package(
+    pkgs: str | list[str] = _REQUIRED, *, prerequisites: str | list[str] = _REQUIRED
+) -> Callable:
+    """Decorator raising ``RuntimeError`` if the Python package(s) ``pkgs`` cannot be imported.
+
+    ``prerequisites`` is an alias of ``pkgs`` (MMEngine's name).
+    """
+    pkgs = _spec_or_old("requires_package", "pkgs", pkgs, "prerequisites", prerequisites)
+    return check_prerequisites(pkgs, checker=_check_py_package)
 
 
-def requires_executable(prerequisites: str | list[str]) -> Callable:
-    """Decorator raising ``RuntimeError`` if the executable(s) are not on ``PATH``."""
-    return check_prerequisites(prerequisites, checker=_check_executable)
+def requires_executable(
+    cmds: str | list[str] = _REQUIRED, *, prerequisites: str | list[str] = _REQUIRED
+) -> Callable:
+    """Decorator raising ``RuntimeError`` if the executable(s) ``cmds`` are not on ``PATH``.
+
+    ``prerequisites`` is an alias of ``cmds`` (MMEngine's name).
+    """
+    cmds = _spec_or_old("requires_executable", "cmds", cmds, "prerequisites", prerequisites)
+    return check_prerequisites(cmds, checker=_check_executable)
 
 
 def deprecated_api_warning(name_dict: dict[str, str], cls_name: str | None = None) -> Callable:
@@ -299,20 +349,40 @@ def deprecated_api_warning(name_dict: dict[str, str], cls_name: str | None = Non
     return api_warning_wrapper
 
 
-def is_method_overridden(method: str, base_class: type, derived_class: type | Any) -> bool:
-    """Whether ``derived_class`` (a class or an instance) overrides ``base_class.method``."""
+def is_method_overridden(
+    method: str,
+    base_class: type,
+    derived_class_or_instance: type | Any = _REQUIRED,
+    *,
+    derived_class: type | Any = _REQUIRED,
+) -> bool:
+    """Whether ``derived_class_or_instance`` (class or instance) overrides ``base_class.method``.
+
+    ``derived_class`` is an alias of ``derived_class_or_instance`` (MMEngine's name).
+
+    Raises:
+        AssertionError: If ``base_class`` is not a class.
+    """
+    derived = _spec_or_old(
+        "is_method_overridden",
+        "derived_class_or_instance",
+        derived_class_or_instance,
+        "derived_class",
+        derived_class,
+    )
     if not isinstance(base_class, type):
         raise AssertionError(f"base_class must be a class, but got {base_class!r}")
-    if not isinstance(derived_class, type):
-        derived_class = derived_class.__class__
+    if not isinstance(derived, type):
+        derived = derived.__class__
     base_method = getattr(base_class, method)
-    derived_method = getattr(derived_class, method)
+    derived_method = getattr(derived, method)
     return derived_method != base_method
 
 
-def has_method(obj: object, method: str) -> bool:
-    """Whether ``obj`` has a callable attribute ``method``."""
-    return hasattr(obj, method) and callable(getattr(obj, method))
+def has_method(obj: object, name: str = _REQUIRED, *, method: str = _REQUIRED) -> bool:
+    """Whether ``obj`` has a callable attribute ``name`` (alias ``method``, MMEngine's name)."""
+    name = _spec_or_old("has_method", "name", name, "method", method)
+    return hasattr(obj, name) and callable(getattr(obj, name))
 
 
 def deprecated_function(since: str, removed_in: str, instructions: str) -> Callable:

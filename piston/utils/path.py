@@ -8,6 +8,8 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any
 
+from .misc import _REQUIRED, _spec_or_old
+
 __all__ = [
     "check_file_exist",
     "fopen",
@@ -24,11 +26,15 @@ def is_filepath(x: Any) -> bool:
     return isinstance(x, (str, Path))
 
 
-def fopen(filepath: str | Path, *args: Any, **kwargs: Any) -> IO:
-    """``open`` for a str or ``Path``; anything else raises ``ValueError``."""
-    if isinstance(filepath, (str, Path)):
-        return open(filepath, *args, **kwargs)
-    raise ValueError(f"`filepath` should be a string or a Path, but got {type(filepath)}")
+def fopen(path: str | Path = _REQUIRED, *args: Any, filepath: Any = _REQUIRED, **kwargs: Any) -> IO:
+    """``open(path, *args, **kwargs)`` for a str or ``Path``; anything else raises ``ValueError``.
+
+    ``filepath`` is an alias of ``path`` (MMEngine's name).
+    """
+    path = _spec_or_old("fopen", "path", path, "filepath", filepath)
+    if isinstance(path, (str, Path)):
+        return open(path, *args, **kwargs)
+    raise ValueError(f"`path` should be a string or a Path, but got {type(path)}")
 
 
 def check_file_exist(filename: str | Path, msg_tmpl: str = 'file "{}" does not exist') -> None:

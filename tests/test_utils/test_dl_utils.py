@@ -209,14 +209,14 @@ def test_load_url_default_dir_follows_torch_home(tmp_path, monkeypatch):
 def test_load_url_default_dir_follows_torch_hub_set_dir(tmp_path):
     import torch.hub
 
-    previous = torch.hub.get_dir()
+    previous = torch.hub._hub_dir  # None unless set: then $TORCH_HOME decides (keep it so)
     torch.hub.set_dir(str(tmp_path / "myhub"))
     try:
         (tmp_path / "myhub" / "checkpoints").mkdir(parents=True)
         torch.save({"b": 2}, tmp_path / "myhub" / "checkpoints" / "n.pth")
         assert load_url("http://invalid.invalid/n.pth") == {"b": 2}
     finally:
-        torch.hub.set_dir(previous)
+        torch.hub._hub_dir = previous
 
 
 def test_time_counter_logs_average_after_warmup(monkeypatch):

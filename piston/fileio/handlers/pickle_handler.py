@@ -17,9 +17,11 @@ class PickleHandler(BaseFileHandler):
         """``pickle.load``."""
         return pickle.load(file, **kwargs)
 
-    def load_from_path(self, filepath: str, **kwargs: Any) -> Any:  # type: ignore[override]
+    def load_from_path(  # type: ignore[override]
+        self, path: str | None = None, **kwargs: Any
+    ) -> Any:
         """Load from a local path (binary)."""
-        return super().load_from_path(filepath, mode="rb", **kwargs)
+        return super().load_from_path(path, mode="rb", **kwargs)
 
     def dump_to_str(self, obj: Any, **kwargs: Any) -> bytes:  # type: ignore[override]
         """``pickle.dumps`` (bytes)."""
@@ -31,6 +33,8 @@ class PickleHandler(BaseFileHandler):
         kwargs.setdefault("protocol", 2)
         pickle.dump(obj, file, **kwargs)
 
-    def dump_to_path(self, obj: Any, filepath: str, **kwargs: Any) -> None:  # type: ignore[override]
+    def dump_to_path(  # type: ignore[override]
+        self, obj: Any, path: str | None = None, **kwargs: Any
+    ) -> None:
         """Dump to a local path (binary)."""
-        super().dump_to_path(obj, filepath, mode="wb", **kwargs)
+        super().dump_to_path(obj, path, mode="wb", **kwargs)
