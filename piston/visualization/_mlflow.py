@@ -1,14 +1,40 @@
-"""MLflowVisBackend: an MLflow run; ``mlflow`` is imported on the first write."""
+"""MLflowVisBackend: an MLflow run; ``mlflow`` is imported on the first write.
+
+Design note: the default tracking URI is a local file store (``file://<abs save_dir>``).
+MLflow 3.x refuses file stores unless ``MLFLOW_ALLOW_FILE_STORE`` is true, so for a local
+URI the backend sets that variable when the user has not set it (an explicit value, true or
+false, is left alone). MLflow itself exports ``MLFLOW_TRACKING_URI`` and
+``MLFLOW_EXPERIMENT_ID`` when the URI and experiment are set.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
+from urllib.parse import urlparse
 
+from piston.logging import print_log
 from piston.registry import VISBACKENDS
 from piston.visualization._base import BaseVisBackend, force_init_env, require, to_plain
 
 __all__ = ["MLflowVisBackend", "flatten_config"]
+
+_FILE_STORE_ENV = "MLFLOW_ALLOW_FILE_STORE"
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _allow_local_file_store(uri: str) -> None:
+    """Let MLflow (3.x refuses file stores by default) use a local ``uri``, unless told not to."""
+    if urlparse(uri).scheme in ("", "file") and _FILE_STORE_ENV not in os.environ:
+        os.environ[_FILE_STORE_ENV] = "true"
+        print_log(
+            f"MLflowVisBackend: tracking URI {uri!r} is a local file store; set "
+            f"{_FILE_STORE_ENV}=true so that MLflow accepts it (set it to false beforehand, "
+            "or pass a database tracking_uri such as 'sqlite:///mlflow.db', to opt out).",
+            logger="current",
+            level=logging.INFO,
+        )
 
 
 def flatten_config(cfg: Any, parent_key: str = "", sep: str = ".") -> dict[str, Any]:
@@ -78,6 +104,7 @@ class MLflowVisBackend(BaseVisBackend):
         os.makedirs(self._save_dir, exist_ok=True)
         mlflow = require("mlflow", "mlflow", "MLflowVisBackend")
         uri = self._tracking_uri or f"file://{os.path.abspath(self._save_dir)}"
+        _allow_local_file_store(uri)
         mlflow.set_tracking_uri(uri)
         exp_name = self._exp_name or "Default"
         if mlflow.get_experiment_by_name(exp_name) is None:
@@ -109,7 +136,9 @@ class MLflowVisBackend(BaseVisBackend):
 
     @force_init_env
     def add_image(self, name: str, image: Any, step: int = 0, **kwargs: Any) -> None:
-        """Log an RGB image as ``name``."""
+        """Log an RGB image as the artifact ``name`` (``.png`` appended if it has no image suffix)."""
+        if not name.lower().endswith(_IMAGE_SUFFIXES):
+            name = f"{name}.png"  # MLflow picks the image format from the file suffix
         self._mlflow.log_image(image, name)
 
     @force_init_env
@@ -127,7 +156,11 @@ class MLflowVisBackend(BaseVisBackend):
         self._mlflow.log_metrics(to_plain(scalar_dict), step)
 
     def close(self) -> None:
-        """Upload the work_dir files with ``artifact_suffix`` and end the run."""
+        """Upload the work_dir files with ``artifact_suffix`` and end the run.
+
+        Closing twice (e.g. ``LoggerHook.after_run`` and then the Visualizer's reset) does
+        nothing the second time; a write after ``close`` sets up a new run.
+        """
         if not hasattr(self, "_mlflow"):
             return
         work_dir = getattr(self.cfg, "work_dir", None) if self.cfg is not None else None
@@ -136,3 +169,5 @@ class MLflowVisBackend(BaseVisBackend):
                 folder = os.path.relpath(os.path.dirname(path), work_dir)
                 self._mlflow.log_artifact(path, None if folder == "." else folder)
         self._mlflow.end_run()
+        del self._mlflow  # a second close must not upload again into a new, auto-started run
+        self._env_initialized = False
