@@ -3,7 +3,7 @@
 The compatibility contract (``/work/shared/spec/README.md``) is that a program written for MMEngine
 runs after ``mmengine`` -> ``piston``. This file walks the spec files (README, registry, config,
 fileio, logging, utils, dist, structures, dataset, model, evaluator, optim, hooks, runner,
-visualization; strategy.md's FlexibleRunner/strategies are out of scope) and checks, one
+visualization, strategy) and checks, one
 parametrized case per item so that a failure names what is missing:
 
 * every public name imports from the path the spec gives it;
@@ -145,7 +145,7 @@ CHECKPOINT = [
     "get_external_models", "get_mmcls_models", "get_deprecated_model_names",
 ]  # fmt: skip
 RUNNER = [
-    "Runner", "BaseLoop", *LOOPS, "LogProcessor", "Priority", "get_priority", "autocast",
+    "Runner", "FlexibleRunner", "BaseLoop", *LOOPS, "LogProcessor", "Priority", "get_priority", "autocast",
     "set_random_seed", "turn_on_activation_checkpointing", *CHECKPOINT,
 ]  # fmt: skip
 VIS_BACKENDS = [
@@ -153,6 +153,10 @@ VIS_BACKENDS = [
     "ClearMLVisBackend", "NeptuneVisBackend", "DVCLiveVisBackend", "AimVisBackend",
 ]  # fmt: skip
 VISUALIZATION = ["Visualizer", "BaseVisBackend", *VIS_BACKENDS]
+STRATEGY_NAMES = [
+    "SingleDeviceStrategy", "DDPStrategy", "FSDPStrategy", "DeepSpeedStrategy",
+    "ColossalAIStrategy",
+]  # fmt: skip
 
 PATHS: dict[str, list[str]] = {
     # README "Top-level package": everything from config/fileio/logging/registry/utils.
@@ -213,6 +217,7 @@ PATHS: dict[str, list[str]] = {
     "piston.hooks": HOOKS,
     "piston.hooks.test_time_aug_hook": ["PrepareTTAHook", "build_runner_with_tta"],
     "piston.runner": RUNNER,
+    "piston._strategy": ["BaseStrategy", *STRATEGY_NAMES],
     "piston.runner.checkpoint": [*CHECKPOINT, "_load_checkpoint"],
     "piston.visualization": VISUALIZATION,
     "piston.visualization.vis_backend": ["BaseVisBackend", *VIS_BACKENDS],
@@ -326,6 +331,8 @@ def test_root_registry_table(var: str) -> None:
 # (registry var, package to import, registered name, (module, attribute) of the expected object)
 REGISTERED: list[tuple[str, str, str, tuple[str, str]]] = [
     ("RUNNERS", "piston.runner", "Runner", ("piston.runner", "Runner")),
+    ("RUNNERS", "piston.runner", "FlexibleRunner", ("piston.runner", "FlexibleRunner")),
+    *[("STRATEGIES", "piston._strategy", n, ("piston._strategy", n)) for n in STRATEGY_NAMES],
     *[("LOOPS", "piston.runner", n, ("piston.runner", n)) for n in LOOPS],
     *[("HOOKS", "piston.hooks", n, ("piston.hooks", n)) for n in BUILTIN_HOOKS],
     *[
@@ -1006,6 +1013,75 @@ SIGNATURES: list[tuple[str, str, dict]] = [
         # env_cfg/randomness default to None in piston, meaning the spec's dicts (same behaviour).
     ), {"loose_default": ("env_cfg", "randomness")}),
     (f"{P}.runner:Runner.from_cfg", "cfg", {}),
+    # strategy.md
+    (f"{P}.runner:FlexibleRunner", (
+        "model, *, work_dir='work_dirs', experiment_name=None, train_dataloader=None, "
+        "optim_wrapper=None, param_scheduler=None, train_cfg=None, val_dataloader=None, "
+        "val_evaluator=None, val_cfg=None, test_dataloader=None, test_evaluator=None, "
+        "test_cfg=None, strategy=None, auto_scale_lr=None, default_hooks=None, "
+        "custom_hooks=None, data_preprocessor=None, load_from=None, resume=False, "
+        "launcher=None, env_cfg=dict(dist_cfg=dict(backend='nccl')), log_processor=None, "
+        "log_level='INFO', visualizer=None, default_scope='piston', randomness=dict(seed=None), "
+        "compile=False, cfg=None"
+    ), {}),
+    (f"{P}.runner:FlexibleRunner.from_cfg", "cfg", {}),
+    (f"{P}.runner:FlexibleRunner.save_checkpoint", (
+        "out_dir, filename, file_client_args=None, save_optimizer=True, "
+        "save_param_scheduler=True, meta=None, by_epoch=True, backend_args=None"
+    ), {}),
+    (f"{P}.runner:FlexibleRunner.load_checkpoint",
+     r"filename, map_location='cpu', strict=False, revise_keys=[(r'^module.', '')]", {}),
+    (f"{P}.runner:FlexibleRunner.resume", (
+        "filename, resume_optimizer=True, resume_param_scheduler=True, map_location='default'"
+    ), {}),
+    (f"{P}._strategy:BaseStrategy", (
+        "*, work_dir='work_dirs', experiment_name=None, env_kwargs=None, log_kwargs=None, "
+        "auto_scale_lr=None"
+    ), {}),
+    (f"{P}._strategy:BaseStrategy._setup_env", (
+        "*, launcher=None, cudnn_benchmark=False, mp_cfg=None, dist_cfg=None, "
+        "resource_limit=4096, randomness=dict(seed=None)"
+        # None in piston, meaning dict(seed=None)
+    ), {"loose_default": ("randomness",)}),
+    (f"{P}._strategy:BaseStrategy.prepare", (
+        "model, *, optim_wrapper=None, param_scheduler=None, compile=False, dispatch_kwargs=None"
+    ), {}),
+    (f"{P}._strategy:BaseStrategy.build_model", "model", {}),
+    (f"{P}._strategy:BaseStrategy.compile_model", "model, compile=False", {}),
+    (f"{P}._strategy:BaseStrategy.build_optim_wrapper", "optim_wrapper, model=None", {}),
+    (f"{P}._strategy:BaseStrategy.build_param_scheduler",
+     "scheduler, optim_wrapper, default_args=None", {}),
+    (f"{P}._strategy:BaseStrategy.load_model_state_dict",
+     r"state_dict, *, strict=False, revise_keys=[(r'^module.', '')]", {}),
+    (f"{P}._strategy:BaseStrategy.load_or_resume", "*, load_from=None, resume=False", {}),
+    (f"{P}._strategy:SingleDeviceStrategy.load_checkpoint", (
+        r"filename, *, map_location='cpu', strict=False, revise_keys=[(r'^module.', '')], "
+        "callback=None"
+    ), {}),
+    (f"{P}._strategy:SingleDeviceStrategy.resume", (
+        "filename, *, resume_optimizer=True, resume_param_scheduler=True, "
+        "map_location='default', callback=None"
+    ), {}),
+    (f"{P}._strategy:SingleDeviceStrategy.save_checkpoint", (
+        "filename, *, save_optimizer=True, save_param_scheduler=True, extra_ckpt=None, "
+        "callback=None"
+    ), {}),
+    (f"{P}._strategy:DDPStrategy", "*, model_wrapper=None, sync_bn=None, **kwargs", {}),
+    (f"{P}._strategy:DDPStrategy._setup_distributed",
+     "launcher='pytorch', backend='nccl', **kwargs", {}),
+    (f"{P}._strategy:FSDPStrategy", (
+        "*, model_wrapper=None, skip_init_weights=False, state_dict_cfg='local', "
+        "activation_checkpointing=None, **kwargs"
+    ), {}),
+    (f"{P}._strategy:DeepSpeedStrategy", (
+        "*, config=None, zero_optimization=None, gradient_clipping=None, fp16=None, "
+        "inputs_to_half=None, bf16=None, amp=None, activation_checkpointing=None, aio=None, "
+        "train_micro_batch_size_per_gpu=None, gradient_accumulation_steps=None, "
+        "steps_per_print=10000000000000, exclude_frozen_parameters=None, **kwargs"
+    ), {}),
+    (f"{P}._strategy:ColossalAIStrategy", (
+        "*, config=None, mixed_precision=None, plugin='gemini', model_wrapper=None, **kwargs"
+    ), {}),
     (f"{P}.runner:Runner.save_checkpoint", (
         "out_dir, filename, file_client_args=None, save_optimizer=True, "
         "save_param_scheduler=True, meta=None, by_epoch=True, backend_args=None"

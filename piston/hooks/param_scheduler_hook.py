@@ -17,6 +17,8 @@ def _scheduler_lists(param_schedulers) -> list[list]:
     if isinstance(param_schedulers, list):
         return [param_schedulers]
     if isinstance(param_schedulers, dict):
+        if "type" in param_schedulers:  # one scheduler config, not built yet
+            return [[param_schedulers]]
         return list(param_schedulers.values())
     raise TypeError(
         "runner.param_schedulers should be list of ParamScheduler or a dict containing list "

@@ -278,6 +278,7 @@ class MessageHub(ManagerMixin):
                 self._runtime_info[key] = value
         for key, flag in state_dict["resumed_keys"].items():
             if key not in self._log_scalars and key not in self._runtime_info:
-                _warn(f"resumed key {key!r} is neither a scalar nor runtime info; skipped.")
+                if flag:  # keys flagged False are not saved: their absence is expected
+                    _warn(f"resumed key {key!r} is neither a scalar nor runtime info; skipped.")
                 continue
             self._resumed_keys[key] = bool(flag)

@@ -1,7 +1,8 @@
 """piston.runner: the Runner, its loops, checkpoint helpers, AMP and priorities.
 
-Importing this package registers the Runner in ``RUNNERS``, the four loops in ``LOOPS`` and
-``LogProcessor`` in ``LOG_PROCESSORS``.
+Importing this package registers the Runner and FlexibleRunner in ``RUNNERS``, the four loops
+in ``LOOPS`` and ``LogProcessor`` in ``LOG_PROCESSORS``. The strategies FlexibleRunner uses live
+in ``piston._strategy`` and are imported when a FlexibleRunner is built.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .checkpoint import (
     save_checkpoint,
     weights_to_cpu,
 )
+from .flexible_runner import FlexibleRunner
 from .log_processor import LogProcessor
 from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
 from .priority import Priority, get_priority
@@ -31,6 +33,7 @@ __all__ = [
     "BaseLoop",
     "CheckpointLoader",
     "EpochBasedTrainLoop",
+    "FlexibleRunner",
     "IterBasedTrainLoop",
     "LogProcessor",
     "Priority",

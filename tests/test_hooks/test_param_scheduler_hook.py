@@ -98,3 +98,12 @@ def test_after_val_epoch_ignores_objects_that_are_not_built_schedulers(runner):
     runner.param_schedulers = [fake]
     ParamSchedulerHook().after_val_epoch(runner, metrics={"loss": 1.0})
     fake.step.assert_not_called()
+
+
+def test_single_unbuilt_scheduler_config_is_skipped_after_val(runner):
+    """``param_scheduler=dict(type=...)`` (one config, not built before ``Runner.val()``)."""
+    runner.param_schedulers = dict(type="MultiStepLR", milestones=[1], by_epoch=True)
+    hook = ParamSchedulerHook()
+    hook.after_val_epoch(runner, metrics={"loss": 1.0})
+    hook.after_train_epoch(runner)
+    assert _lr(runner) == 0.1  # nothing was stepped

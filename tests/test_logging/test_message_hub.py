@@ -212,3 +212,24 @@ def test_cuda_scalars_never_synchronise_on_update() -> None:
         torch.cuda.set_sync_debug_mode("default")
     assert hub.get_scalar("train/loss").mean(10) == pytest.approx(1.45)
     assert hub.get_scalar("train/grad_norm").current() == pytest.approx(2.9)
+
+
+def test_load_state_dict_is_silent_about_keys_that_are_never_saved(monkeypatch) -> None:
+    """A key updated with ``resumed=False`` is listed in ``resumed_keys`` but not saved."""
+    import piston.logging.message_hub as hub_module
+
+    warned: list[str] = []
+    monkeypatch.setattr(hub_module, "_warn", warned.append)
+    source = MessageHub.get_instance("saver")
+    source.update_info("throughput_meter", object(), resumed=False)
+    source.update_scalar("train/loss", 1.0)
+    state = source.state_dict()
+    assert state["resumed_keys"]["throughput_meter"] is False
+    target = MessageHub.get_instance("loader")
+    target.load_state_dict(state)
+    assert warned == []
+    assert target.get_scalar("train/loss").current() == 1.0
+    state["resumed_keys"]["ghost"] = True  # a saved key that is missing still warns
+    target.load_state_dict(state)
+    assert len(warned) == 1
+    assert "ghost" in warned[0]
