@@ -59,9 +59,11 @@ class BaseDataPreprocessor(nn.Module):
         if cls is torch.Tensor:
             return self._move(data)
         if cls is list or cls is tuple:
-            return cls([self.cast_data(item) for item in data])
+            move, cast = self._move, self.cast_data
+            return cls([move(x) if type(x) is torch.Tensor else cast(x) for x in data])
         if cls is dict:
-            return {key: self.cast_data(value) for key, value in data.items()}
+            move, cast = self._move, self.cast_data
+            return {k: move(v) if type(v) is torch.Tensor else cast(v) for k, v in data.items()}
         if isinstance(data, torch.Tensor):
             return self._move(data)
         if isinstance(data, Mapping):
