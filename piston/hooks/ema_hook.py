@@ -69,7 +69,10 @@ class EMAHook(Hook):
         from piston.model import is_model_wrapper
 
         model = runner.model
-        self.src_model = model.module if is_model_wrapper(model) else model
+        model = model.module if is_model_wrapper(model) else model
+        if self.ema_model is not None and self.src_model is model:
+            return  # built already, for this model (e.g. by a checkpoint loaded before the run)
+        self.src_model = model
         self.ema_model = MODELS.build(self.ema_cfg, default_args={"model": self.src_model})
 
     def before_train(self, runner) -> None:
@@ -124,6 +127,8 @@ class EMAHook(Hook):
         """Restore the EMA state when resuming; else start the EMA from the loaded weights."""
         from piston.runner import load_state_dict
 
+        if self.ema_model is None:  # loaded before ``before_run`` (FlexibleRunner's order)
+            self.before_run(runner)
         resuming = bool(getattr(runner, "_resume", False))
         if "ema_state_dict" in checkpoint and resuming:
             # The file holds the raw weights under ema_state_dict: swap them back.

@@ -457,3 +457,22 @@ def test_config_file_run_via_from_cfg(tmp_path, monkeypatch) -> None:
 def test_strategies_are_base_strategies() -> None:
     for name in ("SingleDeviceStrategy", "DDPStrategy", "FSDPStrategy"):
         assert issubclass(STRATEGIES.get(name), BaseStrategy)
+
+
+def test_ema_hook_resumes_under_flexible_runner(tmp_path) -> None:
+    """FlexibleRunner loads the checkpoint before ``before_run`` (strategy.md): the EMAHook
+    builds its averaged model on that load and restores the saved average, not a fresh copy."""
+    ema = [{"type": "EMAHook", "momentum": 0.5}]
+    first = FlexibleRunner(**flex_kwargs(tmp_path / "a", custom_hooks=ema))
+    first.train()
+    (hook,) = [h for h in first.hooks if type(h).__name__ == "EMAHook"]
+    saved_average = {k: v.clone() for k, v in hook.ema_model.module.state_dict().items()}
+    ckpt = str(tmp_path / "a" / "epoch_2.pth")
+    resumed = FlexibleRunner(**flex_kwargs(tmp_path / "b", custom_hooks=ema, resume=ckpt))
+    resumed.train()  # already at max_epochs: loads, runs no iteration
+    (hook2,) = [h for h in resumed.hooks if type(h).__name__ == "EMAHook"]
+    assert hook2.src_model is resumed.model
+    for key, value in hook2.ema_model.module.state_dict().items():
+        torch.testing.assert_close(value, saved_average[key])
+    raw = resumed.model.state_dict()
+    assert any(not torch.equal(raw[k], saved_average[k]) for k in saved_average)
