@@ -104,6 +104,12 @@ def _apply_train_options(cfg: Any, args: argparse.Namespace) -> None:
                 )
             wrapper["type"] = "AmpOptimWrapper"
             wrapper["loss_scale"] = "dynamic"
+            from piston.device import get_device
+
+            if get_device() == "cpu" and wrapper.get("dtype") is None:
+                # No accelerator: CPU autocast supports bfloat16 only (and needs no scaler).
+                wrapper["dtype"] = "bfloat16"
+                print("--amp without an accelerator: bfloat16 autocast on the CPU.")
     if args.auto_scale_lr:
         scale = cfg.get("auto_scale_lr")
         if not isinstance(scale, dict) or "base_batch_size" not in scale:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .lazy import LazyAttr, LazyObject
@@ -64,6 +64,12 @@ class ConfigDict(dict):
 
     def __getitem__(self, key: Any) -> Any:
         return self._build_lazy(dict.__getitem__(self, key))
+
+    def __iter__(self) -> Iterator[Any]:
+        # Overriding __iter__ makes CPython's ``dict(cfg)``, ``{**cfg}`` and ``f(**cfg)`` use
+        # keys()/__getitem__ instead of copying raw values, so the LazyObject values of a
+        # lazy-import config (``type=SGD``) are built there too, as on any other access.
+        return dict.__iter__(self)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -130,13 +136,14 @@ class ConfigDict(dict):
 
     def merge(self, other: dict) -> None:
         """Recursively merge ``other`` in place, honoring ``_delete_=True`` in ``other``."""
-        _merge_into(copy.deepcopy(dict(other)), self)
+        raw = dict(dict.items(other)) if isinstance(other, dict) else dict(other)
+        _merge_into(copy.deepcopy(raw), self)
 
     # --- copies, pickling, comparison ---------------------------------------------------------
     def copy(self) -> ConfigDict:
         """Shallow copy."""
         new = type(self)()
-        dict.update(new, self)
+        dict.update(new, dict.items(self))  # raw values: copying must not build lazy objects
         return new
 
     def __copy__(self) -> ConfigDict:
@@ -198,10 +205,10 @@ def _merge_into(a: dict, b: ConfigDict) -> None:
             if not isinstance(old, ConfigDict):
                 old = ConfigDict(old)
                 dict.__setitem__(b, key, old)
-            _merge_into(dict(value), old)
+            _merge_into(dict(dict.items(value)), old)
         else:
             if isinstance(value, dict):
                 fresh = ConfigDict()
-                _merge_into(dict(value), fresh)
+                _merge_into(dict(dict.items(value)), fresh)
                 value = fresh
             b[key] = value

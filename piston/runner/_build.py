@@ -464,7 +464,8 @@ def scale_lr(
         [optim_wrapper] if isinstance(optim_wrapper, OptimWrapper) else list(optim_wrapper.values())
     )
     for wrapper in wrappers:
-        for group in wrapper.optimizer.param_groups:
+        # ``wrapper.param_groups`` includes ``base_param_settings`` (the logged ``base_lr``)
+        for group in wrapper.param_groups:
             group["lr"] = group["lr"] * ratio
 
 

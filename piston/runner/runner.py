@@ -414,6 +414,11 @@ class Runner:
         return _build.build_optim_wrapper(optim_wrapper, self.model)
 
     def scale_lr(self, optim_wrapper: Any, auto_scale_lr: dict | None = None) -> None:
+        if auto_scale_lr is not None and not isinstance(auto_scale_lr, dict):
+            raise TypeError(
+                "auto_scale_lr should be None or a dict such as "
+                f"dict(enable=True, base_batch_size=16), but got {auto_scale_lr!r}."
+            )
         if auto_scale_lr is None or not auto_scale_lr.get("enable", False):
             return
         if self.param_schedulers is not None and not _is_config(self.param_schedulers):

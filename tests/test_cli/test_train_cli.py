@@ -203,3 +203,21 @@ def test_demo_config_loads_from_any_folder_with_its_custom_imports(tmp_path) -> 
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["DigitsCNN", "DigitsAccuracy"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-accelerator path")
+def test_amp_flag_without_accelerator_trains_in_bfloat16(tmp_path, capsys) -> None:
+    """``--amp`` on a CPU-only machine: AmpOptimWrapper would refuse (no accelerator, as the
+    spec says), so the CLI asks for bf16 CPU autocast explicitly."""
+    fast = [*FAST[:2], "train_cfg.max_epochs=1", "param_scheduler.1.end=1", "val_cfg=None"]
+    fast += ["val_dataloader=None", "val_evaluator=None", "default_hooks.checkpoint=None"]
+    status = main(
+        ["train", str(CONFIG), "--work-dir", str(tmp_path), "--amp", "--cfg-options", *fast]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out[-2000:]
+    assert "--amp without an accelerator: bfloat16 autocast on the CPU." in out
+    (dumped,) = tmp_path.glob("digits_cnn.py")
+    text = dumped.read_text().replace(" ", "")
+    assert "type='AmpOptimWrapper'" in text
+    assert "dtype='bfloat16'" in text

@@ -137,9 +137,10 @@ def _runner(work_dir: str, state_dict_cfg: str, max_epochs: int, **kwargs):
         train_cfg={"by_epoch": True, "max_epochs": max_epochs},
         val_cfg={},
         val_evaluator={"type": ToyMetric},
-        # strategy.md §8 (AMP runs in bfloat16 on the CPU)
+        # strategy.md §8; on the CPU, AMP must ask for bfloat16 explicitly
         optim_wrapper={
             "type": "AmpOptimWrapper",
+            "dtype": "bfloat16",
             "use_fsdp": True,
             "optimizer": {"type": "AdamW", "lr": 1e-2},
         },

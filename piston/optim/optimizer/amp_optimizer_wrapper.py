@@ -55,8 +55,9 @@ class AmpOptimWrapper(OptimWrapper):
             after every step), a dict of ``GradScaler`` keyword arguments, or ``None`` (no
             scaling).
         dtype: Autocast dtype, a ``torch.dtype`` or one of ``'float16'``, ``'bfloat16'``,
-            ``'float32'``, ``'float64'``. ``None`` uses the device's default (float16 on CUDA,
-            bfloat16 on CPU).
+            ``'float32'``, ``'float64'``. ``None`` uses the device's default (float16 on CUDA).
+            Without an accelerator ``None`` raises AssertionError (as the spec says);
+            ``dtype='bfloat16'`` explicitly gives bf16 autocast on the CPU.
         use_fsdp: Use FSDP's ``ShardedGradScaler``.
         **kwargs: Passed to :class:`OptimWrapper` (``optimizer``, ``accumulative_counts``,
             ``clip_grad``).
@@ -115,13 +116,18 @@ class AmpOptimWrapper(OptimWrapper):
                 f"but got {type(dtype)}."
             )
         if self.device == "cpu":
-            if dtype is None:
-                return torch.bfloat16
+            if dtype is None:  # the spec: an accelerator is required
+                raise OptimArgumentError(
+                    "AmpOptimWrapper requires an accelerator (CUDA, NPU, MLU or MUSA), but none "
+                    "is available. To autocast on the CPU, ask for it explicitly with "
+                    "dtype='bfloat16' (CPU mixed precision supports only bfloat16), or use "
+                    "OptimWrapper."
+                )
             if dtype != torch.bfloat16:
                 raise OptimArgumentError(
                     f"AmpOptimWrapper got dtype={dtype} on device 'cpu', but CPU mixed precision "
-                    "only supports torch.bfloat16. Use dtype='bfloat16' (or leave dtype=None), "
-                    "or train on a GPU for float16."
+                    "only supports torch.bfloat16. Use dtype='bfloat16', or train on a GPU for "
+                    "float16."
                 )
         elif self.device == "cuda" and dtype == torch.bfloat16:
             if not torch.cuda.is_bf16_supported():

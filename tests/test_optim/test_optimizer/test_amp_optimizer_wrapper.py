@@ -26,14 +26,21 @@ def _model() -> nn.Module:
 
 
 def _wrapper(model: nn.Module, **kwargs) -> AmpOptimWrapper:
+    kwargs.setdefault("dtype", "bfloat16")  # on the CPU bf16 autocast must be asked for
     return AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.05), **kwargs)
+
+
+def test_no_accelerator_and_no_dtype_is_an_assertion_error(on_cpu) -> None:
+    """optim.md: AmpOptimWrapper requires an accelerator, else AssertionError."""
+    with pytest.raises(AssertionError, match="requires an accelerator"):
+        _wrapper(_model(), dtype=None)
 
 
 def test_bf16_autocast_on_cpu_trains(on_cpu) -> None:
     model = _model()
     wrapper = _wrapper(model)
     assert isinstance(wrapper, OptimWrapper)
-    assert wrapper.cast_dtype is torch.bfloat16  # dtype=None -> the CPU default
+    assert wrapper.cast_dtype is torch.bfloat16
     x, y = torch.randn(16, 8), torch.randn(16, 1)
     losses = []
     for _ in range(20):
