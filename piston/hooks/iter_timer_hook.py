@@ -34,10 +34,11 @@ class ThroughputMeter:
     """Running totals of training samples, iteration time and data time.
 
     ``window()`` returns what was added since its previous call, so each log line reports the
-    iterations it covers.
+    iterations it covers; asked again before anything new was added, it returns the same window
+    (a user hook building the log line too does not take the items from the logged one).
     """
 
-    __slots__ = ("_mark", "data_time", "iters", "samples", "time")
+    __slots__ = ("_last", "_mark", "data_time", "iters", "samples", "time")
 
     def __init__(self) -> None:
         self.samples = 0
@@ -45,6 +46,7 @@ class ThroughputMeter:
         self.data_time = 0.0
         self.iters = 0
         self._mark = (0, 0.0, 0.0, 0)
+        self._last: tuple[int, float, float, int] | None = None
 
     def add(self, samples: int, iter_time: float, data_time: float) -> None:
         """Record one iteration."""
@@ -56,9 +58,12 @@ class ThroughputMeter:
     def window(self) -> tuple[int, float, float, int] | None:
         """``(samples, time, data_time, iters)`` since the last call, or None if empty."""
         now = (self.samples, self.time, self.data_time, self.iters)
+        if now == self._mark:  # asked again with nothing new (a second log call, same iter)
+            return self._last
         delta = tuple(a - b for a, b in zip(now, self._mark))
         self._mark = now
-        return delta if delta[3] > 0 and delta[1] > 0 else None  # type: ignore[return-value]
+        self._last = delta if delta[3] > 0 and delta[1] > 0 else None  # type: ignore[assignment]
+        return self._last
 
 
 def batch_size_of(data_batch: Any) -> int:

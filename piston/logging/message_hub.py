@@ -124,8 +124,8 @@ class MessageHub(ManagerMixin):
             if _is_tensor(value) and value.numel() == 1:
                 buffer._push_tensor(value, count)
                 return
+        value = self._valid_value(key, value)  # a rejected value leaves no trace
         self._set_resumed_key(key, resumed)
-        value = self._valid_value(key, value)
         if not isinstance(count, int) or isinstance(count, bool):
             raise AssertionError(f"count of {key!r} must be an int, but got {type(count)}.")
         if buffer is None:

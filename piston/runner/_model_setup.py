@@ -36,12 +36,18 @@ def apply_model_transforms(runner: Any) -> None:
     if checkpointing is not None:
         from .activation_checkpointing import turn_on_activation_checkpointing
 
-        turn_on_activation_checkpointing(unwrap(runner.model), checkpointing)
-        logger.info(f"Activation checkpointing was enabled for {checkpointing}.")
-    if cfg.get("efficient_conv_bn_eval") is not None:
-        logger.warning(
-            "efficient_conv_bn_eval is not supported by piston yet; the model is used as is."
+        logger.info(
+            f'Enabling the "activation_checkpointing" feature for sub-modules: {checkpointing}'
         )
+        turn_on_activation_checkpointing(unwrap(runner.model), checkpointing)
+    efficient_modules = cfg.get("efficient_conv_bn_eval")
+    if efficient_modules is not None:
+        from piston.model.efficient_conv_bn_eval import turn_on_efficient_conv_bn_eval
+
+        logger.info(
+            f'Enabling the "efficient_conv_bn_eval" feature for sub-modules: {efficient_modules}'
+        )
+        turn_on_efficient_conv_bn_eval(unwrap(runner.model), efficient_modules)
     if cfg.get("fast"):
         from ._fast import apply_fast_model
 

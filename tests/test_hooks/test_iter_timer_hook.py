@@ -72,7 +72,7 @@ def test_throughput_meter_skips_first_batch_and_counts_samples(tmp_path):
     samples, iter_time, data_time, iters = meter.window()
     assert (samples, iters) == (24, 3)
     assert 0 < data_time <= iter_time
-    assert meter.window() is None  # nothing new since the last read
+    assert meter.window() == (samples, iter_time, data_time, iters)  # same point, same window
     # not saved in checkpoints
     assert "throughput_meter" not in runner.message_hub.state_dict()["runtime_info"]
 
@@ -83,7 +83,11 @@ def test_meter_window_is_a_delta():
     assert meter.window() == (4, 1.0, 0.5, 1)
     meter.add(2, 2.0, 0.0)
     assert meter.window() == (2, 2.0, 0.0, 1)
-    assert meter.window() is None
+    # Asked again with nothing new (another log call at the same iteration): the same window.
+    assert meter.window() == (2, 2.0, 0.0, 1)
+    meter.add(3, 1.0, 0.25)
+    assert meter.window() == (3, 1.0, 0.25, 1)
+    assert ThroughputMeter().window() is None  # nothing recorded yet
 
 
 @pytest.mark.parametrize(

@@ -233,3 +233,11 @@ def test_load_state_dict_is_silent_about_keys_that_are_never_saved(monkeypatch) 
     target.load_state_dict(state)
     assert len(warned) == 1
     assert "ghost" in warned[0]
+
+
+def test_rejected_scalar_leaves_no_resumed_key() -> None:
+    hub = MessageHub.get_instance("rejects")
+    with pytest.raises(AssertionError, match="exactly one element"):
+        hub.update_scalar("train/bad", torch.ones(2))
+    assert "train/bad" not in hub.state_dict()["resumed_keys"]
+    assert "train/bad" not in hub.log_scalars
