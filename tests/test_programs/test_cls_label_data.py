@@ -99,7 +99,7 @@ class LinearCls(BaseModel):
 
 
 @METRICS.register_module(force=True)
-class TopK(BaseMetric):
+class ClsTopK(BaseMetric):
     default_prefix = "accuracy"
 
     def __init__(self, topk=(1,), **kwargs) -> None:
@@ -140,9 +140,9 @@ def test_classifier_with_mixup(tmp_path) -> None:
         train_dataloader=_loader(0, shuffle=False),
         val_dataloader=_loader(1, shuffle=False),
         test_dataloader=_loader(1, shuffle=False),
-        val_evaluator=dict(type="TopK", topk=(1, 2)),
+        val_evaluator=dict(type="ClsTopK", topk=(1, 2)),
         test_evaluator=[
-            dict(type="TopK", topk=(1,)),
+            dict(type="ClsTopK", topk=(1,)),
             dict(type="DumpResults", out_file_path=str(tmp_path / "preds.pkl")),
         ],
         train_cfg=dict(by_epoch=True, max_epochs=15, val_interval=15),

@@ -17,7 +17,7 @@ from piston.runner import Runner
 
 
 @MODELS.register_module(force=True)
-class ExpMomentumEMA(ExponentialMovingAverage):
+class ProjExpMomentumEMA(ExponentialMovingAverage):
     """Momentum grows from ``momentum`` towards 1 - exp(-steps/gamma) style, as in YOLOX."""
 
     def __init__(
@@ -100,7 +100,7 @@ def test_custom_ema_type(tmp_path) -> None:
         custom_hooks=[
             dict(
                 type="EMAHook",
-                ema_type="ExpMomentumEMA",
+                ema_type="ProjExpMomentumEMA",
                 momentum=0.1,
                 gamma=4,
                 update_buffers=True,
@@ -112,7 +112,7 @@ def test_custom_ema_type(tmp_path) -> None:
     runner.train()
     ema_hook = next(h for h in runner.hooks if type(h).__name__ == "EMAHook")
     ema = ema_hook.ema_model
-    assert isinstance(ema, ExpMomentumEMA)
+    assert isinstance(ema, ProjExpMomentumEMA)
     assert ema.gamma == 4
     assert ema.update_buffers is True
     assert int(ema.steps) == 6
