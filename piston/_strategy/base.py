@@ -244,7 +244,9 @@ class BaseStrategy(metaclass=ABCMeta):
             if k in self.dispatch_kwargs
         }
         args.update(default_args or {})
-        if isinstance(optim_wrapper, OptimWrapper):
+        if isinstance(optim_wrapper, OptimWrapper) and not isinstance(
+            optim_wrapper, OptimWrapperDict
+        ):
             return _build_scheduler_list(scheduler, optim_wrapper, args)
         if not isinstance(optim_wrapper, OptimWrapperDict):
             raise TypeError(

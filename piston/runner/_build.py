@@ -287,7 +287,7 @@ def build_param_scheduler(
     """Build schedulers for one wrapper (a list) or an ``OptimWrapperDict`` (a dict of lists)."""
     from piston.optim import OptimWrapper, OptimWrapperDict
 
-    if isinstance(optim_wrapper, OptimWrapper):
+    if isinstance(optim_wrapper, OptimWrapper) and not isinstance(optim_wrapper, OptimWrapperDict):
         return _build_scheduler_list(scheduler, optim_wrapper, max_iters, max_epochs, epoch_length)
     if not isinstance(optim_wrapper, OptimWrapperDict):
         raise TypeError(
@@ -458,10 +458,12 @@ def scale_lr(
         f"LR is set based on batch size of {base} and the current batch size is {real}. "
         f"Scaling the original LR by {ratio}."
     )
-    from piston.optim import OptimWrapper
+    from piston.optim import OptimWrapperDict
 
     wrappers = (
-        [optim_wrapper] if isinstance(optim_wrapper, OptimWrapper) else list(optim_wrapper.values())
+        list(optim_wrapper.values())
+        if isinstance(optim_wrapper, OptimWrapperDict)
+        else [optim_wrapper]
     )
     for wrapper in wrappers:
         # ``wrapper.param_groups`` includes ``base_param_settings`` (the logged ``base_lr``)

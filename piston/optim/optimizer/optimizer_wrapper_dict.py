@@ -13,14 +13,17 @@ from typing import Any, NoReturn
 import torch
 import torch.nn as nn
 
-from piston.optim.optimizer.base import BaseOptimWrapper
 from piston.optim.optimizer.optimizer_wrapper import OptimWrapper
 
 __all__ = ["OptimWrapperDict"]
 
 
-class OptimWrapperDict(BaseOptimWrapper):
+class OptimWrapperDict(OptimWrapper):
     """A dict of :class:`OptimWrapper` with the wrapper interface used by hooks and the runner.
+
+    A subclass of ``OptimWrapper`` as in MMEngine (so ``isinstance(wrapper, OptimWrapper)``
+    holds for it too; code telling the two apart checks ``OptimWrapperDict`` first), but it
+    holds no optimizer of its own and does not call ``OptimWrapper.__init__``.
 
     Args:
         **optim_wrapper_dict: ``name=OptimWrapper`` pairs, e.g. ``generator=..., discriminator=...``.

@@ -10,7 +10,7 @@ step 0 applies at once. A family (Step, Cosine, ...) lives in its own module and
 
 from __future__ import annotations
 
-import logging
+import warnings
 import weakref
 from collections.abc import Callable
 from functools import wraps
@@ -187,21 +187,22 @@ class _ParamScheduler:
         """Advance one step and, inside ``[begin, end)``, update the parameter of every group."""
         if self._global_step == 0:
             if not hasattr(self.optimizer.step, "_with_counter"):
-                print_log(
+                # A Python warning (UserWarning), as torch's and MMEngine's schedulers do.
+                warnings.warn(
                     "Seems like `optimizer.step()` has been overridden after parameter value "
                     "scheduler initialization. Please, make sure to call `optimizer.step()` "
                     "before `scheduler.step()`.",
-                    logger="current",
-                    level=logging.WARNING,
+                    UserWarning,
+                    stacklevel=2,
                 )
             elif self.optimizer._global_step < 0:  # type: ignore[union-attr]
-                print_log(
+                warnings.warn(
                     "Detected call of `scheduler.step()` before `optimizer.step()`. In PyTorch "
                     "1.1.0 and later, you should call them in the opposite order: "
                     "`optimizer.step()` before `scheduler.step()`. Failure to do this will "
                     "result in PyTorch skipping the first value of the parameter value schedule.",
-                    logger="current",
-                    level=logging.WARNING,
+                    UserWarning,
+                    stacklevel=2,
                 )
         self._global_step += 1
         if self.begin <= self._global_step < self.end:

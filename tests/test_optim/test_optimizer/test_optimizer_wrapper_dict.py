@@ -84,3 +84,24 @@ def test_repr_concatenates_wrappers() -> None:
     gen, disc = _wrappers()
     text = repr(OptimWrapperDict(gen=gen, disc=disc))
     assert text == f"name: gen\n{gen!r}name: disc\n{disc!r}"
+
+
+def test_is_an_optim_wrapper_and_schedulers_build_per_name() -> None:
+    """As in MMEngine, OptimWrapperDict subclasses OptimWrapper; code that tells one wrapper
+    from a dict of them still builds one scheduler list per name."""
+    from piston.runner._build import build_param_scheduler
+
+    gen, disc = _wrappers()
+    wrappers = OptimWrapperDict(gen=gen, disc=disc)
+    assert isinstance(wrappers, OptimWrapper)
+    schedulers = build_param_scheduler(
+        dict(type="MultiStepLR", milestones=[1], by_epoch=True),
+        wrappers,
+        max_iters=10,
+        max_epochs=2,
+        epoch_length=5,
+    )
+    assert set(schedulers) == {"gen", "disc"}
+    assert schedulers["gen"][0].optimizer is gen
+    with pytest.raises(NotImplementedError):
+        wrappers.update_params(torch.tensor(1.0))
