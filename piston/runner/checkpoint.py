@@ -590,6 +590,7 @@ def _load_checkpoint(
 
 def _revise_state_dict(state_dict: dict, revise_keys: list[tuple[str, str]]) -> OrderedDict:
     metadata = getattr(state_dict, "_metadata", OrderedDict())
+    state_dict = OrderedDict(state_dict)  # a plain dict (no revise_keys) takes _metadata too
     for pattern, replacement in revise_keys:
         regex = re.compile(pattern)
         state_dict = OrderedDict((regex.sub(replacement, k), v) for k, v in state_dict.items())

@@ -47,16 +47,38 @@ def color_to_rgb(color: Any) -> tuple[int, int, int] | None:
         if name.startswith("#") and len(name) == 7:
             return tuple(int(name[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
         if name not in _NAMED_COLORS:
-            raise ValueError(
-                f"Unknown color {color!r}; use one of {sorted(_NAMED_COLORS)}, '#rrggbb' or an RGB "
-                "tuple of ints in [0, 255]."
-            )
+            try:  # the CSS4 names matplotlib knows ('lightgreen', 'darkorange', ...)
+                from PIL import ImageColor
+
+                return ImageColor.getrgb(name)[:3]  # type: ignore[return-value]
+            except (ImportError, ValueError):
+                raise ValueError(
+                    f"Unknown color {color!r}; use a matplotlib/CSS color name (e.g. "
+                    f"{sorted(_NAMED_COLORS)[:6]}), '#rrggbb' or an RGB tuple in [0, 255]."
+                ) from None
         return _NAMED_COLORS[name]
     if isinstance(color, tuple) and len(color) == 3:
-        if not all(isinstance(c, (int, np.integer)) and 0 <= c <= 255 for c in color):
-            raise ValueError(f"RGB color tuples must hold ints in [0, 255], got {color!r}.")
-        return tuple(int(c) for c in color)  # type: ignore[return-value]
+        # MMEngine only range-checks the channels, so float palettes (e.g. ``rand(3) * 255``) work
+        if not all(
+            isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool)
+            and 0 <= c <= 255
+            for c in color
+        ):  # fmt: skip
+            raise ValueError(f"RGB color tuples must hold numbers in [0, 255], got {color!r}.")
+        return tuple(round(float(c)) for c in color)  # type: ignore[return-value]
     raise TypeError(f"a color must be a str or an RGB tuple, got {type(color).__name__}: {color!r}")
+
+
+def _bbox_face(color: Any) -> tuple[int, int, int] | None:
+    """A text ``bboxes`` facecolor goes to matplotlib unconverted in MMEngine, so float tuples
+    are matplotlib's 0-1 RGB(A); everything else is read like the other colors."""
+    if (
+        isinstance(color, (tuple, list))
+        and len(color) in (3, 4)
+        and all(isinstance(c, (float, np.floating)) and 0 <= c <= 1 for c in color)
+    ):
+        return tuple(round(float(c) * 255) for c in color[:3])  # type: ignore[return-value]
+    return color_to_rgb(color)
 
 
 def _array(name: str, value: Any) -> np.ndarray:
@@ -351,7 +373,7 @@ class DrawingMixin:
                 self._fill_polygon(
                     np.array([[ox - pad, oy - pad], [ox + tw + pad, oy - pad],
                               [ox + tw + pad, oy + th + pad], [ox - pad, oy + th + pad]]),
-                    color_to_rgb(box.get("facecolor", "black")), float(box.get("alpha", 0.8)),
+                    _bbox_face(box.get("facecolor", "black")), float(box.get("alpha", 0.8)),
                 )  # fmt: skip
             layer = Image.new("L", (img.shape[1], img.shape[0]), 0)
             ImageDraw.Draw(layer).text((ox - left, oy - top), text, fill=255, font=font)
@@ -386,6 +408,13 @@ class DrawingMixin:
             if overlaid_image.ndim == 2:
                 overlaid_image = np.repeat(overlaid_image[..., None], 3, axis=2)
             if overlaid_image.shape[:2] != tuple(featmap.shape[1:]):
+                warnings.warn(
+                    f"Since the spatial dimensions of overlaid_image: {overlaid_image.shape[:2]} "
+                    f"and featmap: {tuple(featmap.shape[1:])} are not the same, the feature map "
+                    "will be interpolated. This may cause mismatch problems.",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 featmap = _resize(featmap, overlaid_image.shape[:2])
         if resize_shape is not None:
             featmap = _resize(featmap, tuple(resize_shape))
@@ -429,7 +458,8 @@ class DrawingMixin:
                 import cv2
             except ImportError as exc:
                 raise ImportError(
-                    "show(backend='cv2') needs OpenCV: pip install opencv-python"
+                    "show(backend='cv2') needs OpenCV: pip install opencv-python "
+                    "(or the extra: pip install 'piston[vision]')"
                 ) from exc
             cv2.imshow(win_name, np.ascontiguousarray(img[..., ::-1]))
             cv2.waitKey(int(wait_time * 1000))
@@ -437,7 +467,10 @@ class DrawingMixin:
         try:
             import matplotlib.pyplot as plt
         except ImportError as exc:
-            raise ImportError("show() needs matplotlib: pip install matplotlib") from exc
+            raise ImportError(
+                "show() needs matplotlib: pip install matplotlib "
+                "(or the extra: pip install 'piston[vision]')"
+            ) from exc
         fig = plt.figure(win_name, **getattr(self, "fig_show_cfg", {}))
         plt.imshow(img)
         plt.axis("off")

@@ -111,8 +111,10 @@ class LocalVisBackend(BaseVisBackend):
                 f"image must be a uint8 numpy array, but got "
                 f"{getattr(image, 'dtype', type(image))}."
             )
-        os.makedirs(self._img_save_dir, exist_ok=True)
-        _write_png(os.path.join(self._img_save_dir, f"{name}_{step}.png"), image)
+        path = os.path.join(self._img_save_dir, f"{name}_{step}.png")
+        # a name such as 'val/pred' saves under a sub folder instead of failing to open the file
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _write_png(path, image)
 
     @force_init_env
     def add_scalar(self, name: str, value: Any, step: int = 0, **kwargs: Any) -> None:

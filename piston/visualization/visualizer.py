@@ -217,7 +217,8 @@ class Visualizer(DrawingMixin, ManagerMixin):
 
     @master_only
     def get_image(self) -> np.ndarray:
-        """The current image (RGB uint8)."""
+        """A copy of the current image (RGB uint8, ``(H, W, 3)``): later drawing does not
+        change an image already returned, as with MMEngine's canvas rendering."""
         if getattr(self, "_image", None) is None:
             raise AssertionError("Please set an image with `set_image` first.")
-        return self._image
+        return self._canvas().copy()

@@ -122,7 +122,8 @@ def test_draw_featmap_modes() -> None:
     assert heat[0, 0].tolist() == [128, 0, 0]  # JET max: dark red
     assert heat[3, 5].tolist() == [0, 0, 128]  # JET min: dark blue
     image = np.full((8, 12, 3), 255, dtype=np.uint8)
-    overlaid = Visualizer.draw_featmap(feat, image, alpha=0.5)
+    with pytest.warns(UserWarning, match="interpolated"):
+        overlaid = Visualizer.draw_featmap(feat, image, alpha=0.5)
     assert overlaid.shape == (8, 12, 3)
     resized = Visualizer.draw_featmap(feat, resize_shape=(10, 10))
     assert resized.shape == (10, 10, 3)
