@@ -484,6 +484,19 @@ def check_group(names: tuple[str, str, str], values: tuple[Any, Any, Any]) -> No
         )
 
 
+def runner_config(cfg: Any) -> Any:
+    """The runner's own copy of ``cfg`` as a ``Config`` (an empty one for None)."""
+    from piston.config import Config
+
+    if cfg is None:
+        return Config({})
+    if isinstance(cfg, Config):
+        return copy.deepcopy(cfg)
+    if isinstance(cfg, dict):
+        return Config(copy.deepcopy(dict(cfg)))
+    raise TypeError(f"cfg should be a dict, ConfigDict, Config or None, but got {type(cfg)}")
+
+
 def check_runner_args(
     train_dataloader: Any,
     train_cfg: Any,

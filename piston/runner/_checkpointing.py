@@ -230,39 +230,9 @@ def resume_runner(
     map_location: Any = "default",
 ) -> None:
     """Body of ``Runner.resume`` (runner.md §5)."""
-    from piston.dist import get_world_size
-
     checkpoint = load_runner_checkpoint(runner, filename, map_location=map_location)
     meta = checkpoint.get("meta", {})
-    loop = runner.train_loop
-    loop._epoch = meta["epoch"]
-    loop._iter = meta["iter"]
-    if hasattr(loop, "_resume_train_state"):
-        train_state = checkpoint.get("train_state")
-        if (
-            train_state is not None
-            and runner.world_size > 1
-            and runner._randomness_cfg.get("diff_rank_seed", False)
-        ):
-            # The checkpoint holds rank 0's RNG streams; ranks seeded differently keep theirs.
-            train_state = {k: v for k, v in train_state.items() if k not in ("rng", "epoch_rng")}
-        loop._resume_train_state = train_state
-
-    # runner.md §5 names `meta["config"]` (older checkpoints); piston writes `meta["cfg"]`.
-    cfg_text = meta.get("config", meta.get("cfg"))
-    previous_gpu_ids = _gpu_ids_from_cfg(cfg_text)
-    if previous_gpu_ids is not None and len(previous_gpu_ids) != get_world_size():
-        auto_scale = runner.auto_scale_lr or {}
-        if auto_scale.get("enable", False):
-            runner.logger.info(
-                "Number of GPU used for current experiment is not consistent with the "
-                "checkpoint being resumed; the learning rate is rescaled by auto_scale_lr."
-            )
-        else:
-            raise RuntimeError(
-                "Number of GPUs used for current experiment is not consistent with resuming "
-                "from checkpoint. Enable auto_scale_lr or resume with the same number of GPUs."
-            )
+    loop = restore_loop_position(runner, checkpoint)
 
     resumed_seed = meta.get("seed")
     current_seed = runner._randomness_cfg.get("seed")
@@ -274,20 +244,6 @@ def resume_runner(
             )
         runner._randomness_cfg.update(seed=resumed_seed)
         runner.set_randomness(**runner._randomness_cfg)
-
-    resumed_meta = meta.get("dataset_meta")
-    dataset = loop.dataloader.dataset
-    current_meta = getattr(dataset, "metainfo", None)
-    if (
-        resumed_meta is not None
-        and current_meta is not None
-        and _differs(resumed_meta, current_meta)
-    ):
-        runner.logger.warning(
-            "The dataset metainfo from the resumed checkpoint is different from the current "
-            "training dataset, please check the correctness of the checkpoint or the training "
-            "dataset."
-        )
 
     if "message_hub" in checkpoint:
         runner.message_hub.load_state_dict(checkpoint["message_hub"])
@@ -304,6 +260,54 @@ def resume_runner(
             runner.param_schedulers = runner.build_param_scheduler(runner.param_schedulers)
             _load_scheduler_states(runner.param_schedulers, checkpoint["param_schedulers"])
     runner.logger.info(f"resumed epoch: {loop.epoch}, iter: {loop.iter}")
+
+
+def restore_loop_position(runner: Any, checkpoint: dict) -> Any:
+    """Shared by ``Runner.resume`` and ``FlexibleRunner.resume``: set the train loop's epoch,
+    iteration and data position from ``checkpoint``, check the GPU count it was saved with
+    (runner.md §5) and warn when its dataset meta differs. Returns the train loop."""
+    meta = checkpoint.get("meta", {}) or {}
+    loop = runner.train_loop
+    loop._epoch = meta["epoch"]
+    loop._iter = meta["iter"]
+    if hasattr(loop, "_resume_train_state"):
+        train_state = checkpoint.get("train_state")
+        if (
+            train_state is not None
+            and runner.world_size > 1
+            and runner._randomness_cfg.get("diff_rank_seed", False)
+        ):
+            # The checkpoint holds rank 0's RNG streams; ranks seeded differently keep theirs.
+            train_state = {k: v for k, v in train_state.items() if k not in ("rng", "epoch_rng")}
+        loop._resume_train_state = train_state
+
+    # runner.md §5 names `meta["config"]` (older checkpoints); piston writes `meta["cfg"]`.
+    previous_gpu_ids = _gpu_ids_from_cfg(meta.get("config", meta.get("cfg")))
+    if previous_gpu_ids is not None and len(previous_gpu_ids) != runner.world_size:
+        if (runner.auto_scale_lr or {}).get("enable", False):
+            runner.logger.info(
+                "Number of GPU used for current experiment is not consistent with the "
+                "checkpoint being resumed; the learning rate is rescaled by auto_scale_lr."
+            )
+        else:
+            raise RuntimeError(
+                "Number of GPUs used for current experiment is not consistent with resuming "
+                "from checkpoint. Enable auto_scale_lr or resume with the same number of GPUs."
+            )
+
+    resumed_meta = meta.get("dataset_meta")
+    current_meta = getattr(loop.dataloader.dataset, "metainfo", None)
+    if (
+        resumed_meta is not None
+        and current_meta is not None
+        and _differs(resumed_meta, current_meta)
+    ):
+        runner.logger.warning(
+            "The dataset metainfo from the resumed checkpoint is different from the current "
+            "training dataset, please check the correctness of the checkpoint or the training "
+            "dataset."
+        )
+    return loop
 
 
 def _load_scheduler_states(schedulers: Any, states: Any) -> None:

@@ -121,19 +121,9 @@ class FlexibleRunner(Runner):
         compile: bool | dict = False,
         cfg: Any = None,
     ) -> None:
-        from piston.config import Config
         from piston.dist import infer_launcher
 
-        if cfg is None:
-            self.cfg = Config({})
-        elif isinstance(cfg, Config):
-            self.cfg = copy.deepcopy(cfg)
-        elif isinstance(cfg, dict):
-            self.cfg = Config(copy.deepcopy(dict(cfg)))
-        else:
-            raise TypeError(
-                f"cfg should be a dict, ConfigDict, Config or None, but got {type(cfg)}"
-            )
+        self.cfg = _build.runner_config(cfg)
         _build.check_runner_args(
             train_dataloader,
             train_cfg,
@@ -429,7 +419,7 @@ class FlexibleRunner(Runner):
         map_location: Any = "default",
     ) -> None:
         """Resume the strategy's states, then loop counters, data position and message hub."""
-        from ._checkpointing import _differs, _gpu_ids_from_cfg
+        from ._checkpointing import restore_loop_position
 
         checkpoint = self.strategy.resume(
             filename,
@@ -438,48 +428,9 @@ class FlexibleRunner(Runner):
             map_location=map_location,
             callback=self._after_load_callback,
         )
-        meta = checkpoint.get("meta", {}) or {}
-        loop = self.train_loop
-        loop._epoch = meta["epoch"]
-        loop._iter = meta["iter"]
-        if hasattr(loop, "_resume_train_state"):
-            train_state = checkpoint.get("train_state")
-            if (
-                train_state is not None
-                and self.world_size > 1
-                and self._randomness_cfg.get("diff_rank_seed", False)
-            ):
-                train_state = {
-                    k: v for k, v in train_state.items() if k not in ("rng", "epoch_rng")
-                }
-            loop._resume_train_state = train_state
-
-        previous_gpu_ids = _gpu_ids_from_cfg(meta.get("config", meta.get("cfg")))
-        if previous_gpu_ids is not None and len(previous_gpu_ids) != self.world_size:
-            if (self.auto_scale_lr or {}).get("enable", False):
-                self.logger.info(
-                    "Number of GPU used for current experiment is not consistent with the "
-                    "checkpoint being resumed; the learning rate is rescaled by auto_scale_lr."
-                )
-            else:
-                raise RuntimeError(
-                    "Number of GPUs used for current experiment is not consistent with resuming "
-                    "from checkpoint. Enable auto_scale_lr or resume with the same number of GPUs."
-                )
-        resumed_meta = meta.get("dataset_meta")
-        current_meta = getattr(loop.dataloader.dataset, "metainfo", None)
-        if (
-            resumed_meta is not None
-            and current_meta is not None
-            and _differs(resumed_meta, current_meta)
-        ):
-            self.logger.warning(
-                "The dataset metainfo from the resumed checkpoint is different from the current "
-                "training dataset, please check the correctness of the checkpoint or the "
-                "training dataset."
-            )
+        loop = restore_loop_position(self, checkpoint)
         if "message_hub" in checkpoint:
-            self.message_hub.load_state_dict(_saved_keys_only(checkpoint["message_hub"]))
+            self.message_hub.load_state_dict(checkpoint["message_hub"])
         self.logger.info(f"resumed epoch: {loop.epoch}, iter: {loop.iter}")
 
     def save_checkpoint(
@@ -542,16 +493,3 @@ def _normalize_compile(compile: Any) -> bool | dict:
         f"compile should be a bool or a dict of torch.compile kwargs, but got "
         f"{type(compile).__name__}: {compile!r}"
     )
-
-
-def _saved_keys_only(state: Any) -> Any:
-    """Drop ``resumed=False`` flags of keys that were not saved (e.g. ``throughput_meter``).
-
-    The Runner loads the message hub after ``before_run``, when hooks have re-published those
-    keys; FlexibleRunner loads it before, so the flags alone would only cause warnings.
-    """
-    if not isinstance(state, dict) or "resumed_keys" not in state:
-        return state
-    saved = set(state.get("log_scalars", {})) | set(state.get("runtime_info", {}))
-    flags = {k: v for k, v in state["resumed_keys"].items() if v or k in saved}
-    return {**state, "resumed_keys": flags}

@@ -117,21 +117,11 @@ class Runner:
         experiment_name: str | None = None,
         cfg: Any = None,
     ) -> None:
-        from piston.config import Config
         from piston.utils import mkdir_or_exist
 
         self._work_dir = osp.abspath(str(work_dir))
         mkdir_or_exist(self._work_dir)
-        if cfg is None:
-            self.cfg = Config({})
-        elif isinstance(cfg, Config):
-            self.cfg = copy.deepcopy(cfg)
-        elif isinstance(cfg, dict):
-            self.cfg = Config(copy.deepcopy(dict(cfg)))
-        else:
-            raise TypeError(
-                f"cfg should be a dict, ConfigDict, Config or None, but got {type(cfg)}"
-            )
+        self.cfg = _build.runner_config(cfg)
 
         _build.check_runner_args(
             train_dataloader,
