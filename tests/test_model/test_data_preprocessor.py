@@ -52,6 +52,34 @@ def test_cast_data_moves_to_device():
     assert pre.device == torch.device("cpu")
 
 
+class _RecordsTo(torch.Tensor):
+    """Records the ``non_blocking`` flag of every ``.to`` call."""
+
+    calls: list = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func is torch.Tensor.to:
+            cls.calls.append((kwargs or {}).get("non_blocking"))
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def test_host_to_device_copies_never_block_and_skip_the_pinned_query(monkeypatch):
+    """CPU -> device copies use non_blocking=True without asking ``is_pinned()`` (a driver call
+    per tensor per iteration on CUDA); the copy is staged safely from pageable memory."""
+
+    def no_query(self):
+        raise AssertionError("is_pinned() queried")
+
+    monkeypatch.setattr(torch.Tensor, "is_pinned", no_query)
+    _RecordsTo.calls = []
+    pre = BaseDataPreprocessor()  # non_blocking=False: the default
+    pre.to("meta")
+    out = pre([torch.ones(2).as_subclass(_RecordsTo)], True)
+    assert out[0].device.type == "meta"
+    assert _RecordsTo.calls == [True]
+
+
 def test_img_preprocessor_normalises_and_converts_channels():
     img = torch.stack([torch.full((2, 2), v) for v in (10.0, 20.0, 30.0)])
     pre = ImgDataPreprocessor(mean=[1, 2, 3], std=[2, 4, 6], bgr_to_rgb=True)
