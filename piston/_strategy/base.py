@@ -61,6 +61,11 @@ class BaseStrategy(metaclass=ABCMeta):
             self._experiment_name = f"{experiment_name}_{self._timestamp}"
         else:
             self._experiment_name = self._timestamp
+        from piston.runner._env import unique_instance_name
+
+        # Global-instance name (logger, and the runner's hub/visualizer/scope): the experiment
+        # name, suffixed when a run started earlier in the same second took it.
+        self._instance_name = unique_instance_name(self._experiment_name)
         self._log_dir = osp.join(self._work_dir, self._timestamp)
         mkdir_or_exist(self._log_dir)
         self.logger = self.build_logger(**dict(log_kwargs or {}))
@@ -141,7 +146,7 @@ class BaseStrategy(metaclass=ABCMeta):
 
         if log_file is None:
             log_file = osp.join(self._log_dir, f"{self._timestamp}.log")
-        kwargs.setdefault("name", self._experiment_name)
+        kwargs.setdefault("name", self._instance_name)
         return MMLogger.get_instance(
             log_level=log_level, log_file=log_file, file_mode="a", **kwargs
         )

@@ -169,12 +169,13 @@ class FlexibleRunner(Runner):
         self._log_dir = self.strategy.log_dir
         self._timestamp = self.strategy.timestamp
         self._experiment_name = self.strategy.experiment_name
+        self._instance_name = self.strategy._instance_name  # see Runner._global_name
 
         if default_scope is not None:
             from piston.registry import DefaultScope
 
             self.default_scope = DefaultScope.get_instance(
-                self._experiment_name, scope_name=default_scope
+                self._instance_name, scope_name=default_scope
             )
         else:
             self.default_scope = None

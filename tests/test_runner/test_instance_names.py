@@ -114,3 +114,35 @@ def test_name_taken_by_any_one_manager_is_skipped(tmp_path: Path, same_second) -
     assert runner.message_hub is not taken
     assert runner.logger.instance_name == f"{STAMP}_1"
     assert not MMLogger.check_instance_created(STAMP)
+
+
+def test_same_second_flexible_runners_keep_their_own_logs(tmp_path: Path, monkeypatch) -> None:
+    """FlexibleRunner names its logger (through the strategy), hub, visualizer and scope the
+    same way."""
+    import piston.runner._env as env_module
+    from piston.runner import FlexibleRunner
+
+    from ._toy import ToyModel, loader_cfg
+
+    monkeypatch.setattr(env_module, "broadcast_timestamp", lambda: STAMP)  # the strategy's
+    runners = []
+    for name in ("a", "b"):
+        runner = FlexibleRunner(
+            ToyModel(),
+            work_dir=str(tmp_path / name),
+            train_dataloader=loader_cfg(),
+            train_cfg={"by_epoch": False, "max_iters": 3},
+            optim_wrapper={"optimizer": {"type": "SGD", "lr": 0.1}},
+            default_hooks={"logger": {"type": "LoggerHook", "interval": 1}, "checkpoint": None},
+            log_processor={"by_epoch": False},
+        )
+        runner.train()
+        runners.append(runner)
+    first, second = runners
+    assert first.experiment_name == second.experiment_name == STAMP
+    assert first.logger is not second.logger
+    assert first.message_hub is not second.message_hub
+    assert first.visualizer is not second.visualizer
+    for runner in runners:
+        text = (Path(runner.log_dir) / f"{STAMP}.log").read_text()
+        assert text.count("Iter(train) [3/3]") == 1
