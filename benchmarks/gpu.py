@@ -11,13 +11,16 @@ Cases (all in one process, on one CUDA device, each timed after a warm-up and br
   pinned memory, persistent workers) against the best-practice plain loop (batch 256, bf16
   autocast, channels_last, cuDNN autotuning, 4 workers, pinned memory, non-blocking copies).
   ``--diagnose`` adds ``fast_prefetch``: the same with the opt-in device prefetcher
-  (``cfg.fast=dict(prefetch=True)``).
+  (``cfg.fast=dict(prefetch=True)``), and ``seed_nolog``: the seed case with no log line in the
+  timed window (so no host-device synchronisation at all on piston's side).
 
 Data is synthetic (random 32x32 RGB PIL images with int labels), so nothing is downloaded.
 Prints images/s and the ratios piston/plain, and writes them to ``--out`` (JSON).
 Targets: seed ratio >= 0.98, fast ratio >= 0.95.
 
 Usage: ``python benchmarks/gpu.py [--iters 200] [--warmup 30] [--out gpu_results.json]``.
+``--profile DIR`` also runs each side of the seed case once under ``cProfile`` and writes the
+functions that took the most time to ``DIR/profile_{plain,piston}.txt`` (where the time goes).
 ``--smoke`` runs every case on the CPU with a tiny CNN, small batches and a few iterations, to
 check the script itself where no GPU is at hand (its figures mean nothing).
 """
@@ -190,6 +193,7 @@ def piston_loop(
     work_dir: str,
     fast: bool = False,
     prefetch: bool = False,
+    log_interval: int = 10,
 ) -> float:
     from piston.runner import Runner
 
@@ -201,7 +205,7 @@ def piston_loop(
         train_dataloader=train_dataloader,
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=1e-3, momentum=0.9)),
         train_cfg=dict(by_epoch=False, max_iters=warmup + iters, val_interval=10**9),
-        default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=10)),
+        default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=log_interval)),
         custom_hooks=[clock],
         log_processor=dict(by_epoch=False),
         log_level="WARNING",
@@ -215,6 +219,28 @@ def piston_loop(
     runner = Runner(**kwargs, cfg=dict(fast=fast_cfg))
     runner.train()
     return iters * batch_size / (clock.end - clock.start)
+
+
+def profile(out_dir: str, plain_fn, piston_fn) -> None:
+    """Run each side once under cProfile; write the top functions by own and by total time."""
+    import cProfile
+    import io
+    import pstats
+
+    os.makedirs(out_dir, exist_ok=True)
+    for name, fn in (("plain", plain_fn), ("piston", piston_fn)):
+        prof = cProfile.Profile()
+        prof.enable()
+        img_s = fn()
+        prof.disable()
+        text = io.StringIO()
+        stats = pstats.Stats(prof, stream=text)
+        text.write(f"{name}: {img_s:.1f} img/s under cProfile\n")
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats("piston|gpu.py", 40)
+        with open(os.path.join(out_dir, f"profile_{name}.txt"), "w") as fobj:
+            fobj.write(text.getvalue())
+        print(f"profile {name}: {img_s:.1f} img/s under cProfile", flush=True)
 
 
 def main() -> None:
@@ -233,6 +259,7 @@ def main() -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="tiny CPU run that checks the script end to end"
     )
+    parser.add_argument("--profile", metavar="DIR", help="also profile the seed case (cProfile)")
     parser.add_argument(
         "--diagnose", action="store_true", help="also the fast path with device prefetching"
     )
@@ -290,6 +317,8 @@ def main() -> None:
             f"{name}: ratio piston/plain = {q / p:.3f} (median of per-round ratios {paired:.3f})",
             flush=True,
         )
+        with open(args.out, "w") as fobj:  # after every case, so a cut-off run keeps its figures
+            json.dump(results, fobj, indent=2)
 
     seed_loader = DataLoader(seed_data, batch_size=seed_batch, shuffle=True, num_workers=0)
     case(
@@ -338,6 +367,21 @@ def main() -> None:
             lambda wd: piston_loop(
                 fast_cfg, fast_batch, fast_iters, args.warmup, wd, fast=True, prefetch=True
             ),
+            rounds=min(3, args.fast_rounds),
+        )
+        nolog = 10**9  # no log line (and no read of a logged tensor) inside the timed window
+        case(
+            "seed_nolog",
+            lambda: plain_loop(seed_loader, args.iters, args.warmup),
+            lambda wd: piston_loop(
+                seed_loader, seed_batch, args.iters, args.warmup, wd, log_interval=nolog
+            ),
+        )
+    if args.profile:
+        profile(
+            args.profile,
+            lambda: plain_loop(seed_loader, args.iters, args.warmup),
+            lambda: piston_loop(seed_loader, seed_batch, args.iters, args.warmup, f"{tmp}/prof"),
         )
     results["targets"] = dict(seed=0.98, fast=0.95)
     with open(args.out, "w") as fobj:
