@@ -141,3 +141,20 @@ def test_fast_path_on_cuda_trains_in_bf16_without_sync(tmp_path):
     weight = runner.model.conv.weight
     assert weight.is_cuda
     assert weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_resume_on_cuda_maps_the_saved_rng_states_back_to_the_host(tmp_path):
+    # ``resume=True`` loads the checkpoint onto the GPU (map_location 'default'); the RNG states
+    # in ``train_state`` come back as CUDA tensors and must still restore.
+    full, _ = _runner(tmp_path / "full")
+    try:
+        full.train()
+        first, _ = _runner(tmp_path / "cut", train_cfg=dict(by_epoch=True, max_epochs=1))
+        first.train()
+        resumed, _ = _runner(tmp_path / "cut", resume=True)
+        resumed.train()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert resumed.iter == full.iter == 20
+    for a, b in zip(full.model.parameters(), resumed.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -191,7 +191,7 @@ def test_fp16_on_cuda_with_dynamic_scaling() -> None:
             loss = nn.functional.mse_loss(out.float(), y)
         wrapper.update_params(loss)
     assert wrapper.state_dict()["loss_scaler"]["scale"] > 0
-    default = _wrapper(model)
+    default = _wrapper(model, dtype=None)
     assert default.cast_dtype is None  # torch's CUDA default (float16) at autocast time
 
 
