@@ -259,6 +259,9 @@ def main() -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="tiny CPU run that checks the script end to end"
     )
+    parser.add_argument(
+        "--cases", default="seed,tensors,fast", help="comma-separated subset of the cases to run"
+    )
     parser.add_argument("--profile", metavar="DIR", help="also profile the seed case (cProfile)")
     parser.add_argument(
         "--diagnose", action="store_true", help="also the fast path with device prefetching"
@@ -289,7 +292,12 @@ def main() -> None:
     tensor_data = TensorBatches(args.size)
     tmp = tempfile.mkdtemp()
 
+    wanted = set(args.cases.split(","))
+
     def case(name: str, plain_fn, piston_fn, rounds: int = args.rounds) -> None:
+        base = name.split("_")[0]  # fast_prefetch and seed_nolog go with fast and seed
+        if base not in wanted:
+            return
         plain, piston = [], []
         for r in range(rounds):
             # A-B then B-A, so that a drift of the machine's speed cancels out.

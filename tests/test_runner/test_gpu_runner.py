@@ -146,9 +146,11 @@ def test_fast_path_on_cuda_trains_in_bf16_without_sync(tmp_path):
 def test_resume_on_cuda_maps_the_saved_rng_states_back_to_the_host(tmp_path):
     # ``resume=True`` loads the checkpoint onto the GPU (map_location 'default'); the RNG states
     # in ``train_state`` come back as CUDA tensors and must still restore.
+    torch.manual_seed(0)  # the same initial weights for the full and the cut run
     full, _ = _runner(tmp_path / "full")
     try:
         full.train()
+        torch.manual_seed(0)
         first, _ = _runner(tmp_path / "cut", train_cfg=dict(by_epoch=True, max_epochs=1))
         first.train()
         resumed, _ = _runner(tmp_path / "cut", resume=True)
