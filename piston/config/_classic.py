@@ -131,7 +131,10 @@ def merge_a_into_b(a: dict, b: Any, allow_list_keys: bool = False, _path: str = 
                 )
             index = int(key)
             if index >= len(b):
-                raise KeyError(f"Index {index} exceeds the length of list {b} (key {key_path})")
+                raise KeyError(
+                    f"Index {index} exceeds the length of list {_short(b)} (key {key_path}: "
+                    f"the list has {len(b)} items, valid indices are 0..{len(b) - 1})"
+                )
             old = b[index]
             if isinstance(value, dict) and isinstance(old, (dict, list)):
                 b[index] = merge_a_into_b(value, old, allow_list_keys, key_path)
@@ -144,8 +147,9 @@ def merge_a_into_b(a: dict, b: Any, allow_list_keys: bool = False, _path: str = 
             if not isinstance(old, allowed):
                 raise TypeError(
                     f"{key_path}={value} in child config cannot inherit from base because "
-                    f"{key_path} is a {type(old).__name__} in base config. You may set "
-                    f"`{DELETE_KEY}=True` to ignore the base config."
+                    f"{key_path} is a {type(old).__name__} ({_short(old)}) in base config, not a "
+                    f"dict. You may set `{DELETE_KEY}=True` in the new dict to replace the base "
+                    "value instead of merging into it."
                 )
             b[key] = merge_a_into_b(value, old, allow_list_keys, key_path)
         else:
@@ -153,10 +157,52 @@ def merge_a_into_b(a: dict, b: Any, allow_list_keys: bool = False, _path: str = 
     return b
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _strip_delete(value: Any) -> Any:
     if isinstance(value, dict):
         return merge_a_into_b(value, ConfigDict())
     return value
+
+
+def check_delete_keys(cfg: Any, filename: str, _path: str = "", _in_list: bool = False) -> None:
+    """Warn about ``_delete_`` keys that cannot work, naming the file and key.
+
+    A misspelt key (``_delete``, ``__delete__``...) would be kept as a config key and reach a
+    constructor; a ``_delete_`` inside a list item is meaningless (a child's list replaces the
+    base list as a whole), so it is dropped instead of reaching a constructor.
+    """
+    if isinstance(cfg, dict):
+        for key in list(cfg):
+            key_path = f"{_path}.{key}" if _path else str(key)
+            if key == DELETE_KEY and _in_list:
+                dict.pop(cfg, key)
+                warnings.warn(
+                    f"{key_path} in {filename}: `{DELETE_KEY}` inside a list item has no effect "
+                    f"(a list in a child config always replaces the base list as a whole); it "
+                    "is ignored. Put `_delete_=True` in a dict, or just write the whole list.",
+                    stacklevel=2,
+                )
+                continue
+            if (
+                isinstance(key, str)
+                and key != DELETE_KEY
+                and "_" in key
+                and key.strip("_").lower() == "delete"
+            ):
+                warnings.warn(
+                    f"{key_path} in {filename}: {key!r} looks like a misspelt `{DELETE_KEY}`; it "
+                    f"is kept as an ordinary key. Write `{DELETE_KEY}=True` to replace the base "
+                    "dict instead of merging into it.",
+                    stacklevel=2,
+                )
+            check_delete_keys(dict.__getitem__(cfg, key), filename, key_path, _in_list)
+    elif isinstance(cfg, (list, tuple)):
+        for index, item in enumerate(cfg):
+            check_delete_keys(item, filename, f"{_path}.{index}", True)
 
 
 def _load_data_file(text: str, ext: str, filename: str) -> dict:
@@ -344,6 +390,7 @@ def file_to_dict(
     if placeholders:
         cfg = substitute_base_vars(cfg, placeholders, base_cfg, filename)
     _warn_deprecation(cfg, filename)
+    check_delete_keys(cfg, filename)
     try:
         merged = merge_a_into_b(cfg, base_cfg)
     except (TypeError, KeyError) as e:

@@ -192,7 +192,14 @@ class Config:
                 if not isinstance(node, dict):
                     raise KeyError(f"option {full_key!r} conflicts with another option")
             node[keys[-1]] = value
-        merged = _classic.merge_a_into_b(option_cfg, self._cfg_dict, allow_list_keys)
+        try:
+            merged = _classic.merge_a_into_b(option_cfg, self._cfg_dict, allow_list_keys)
+        except (TypeError, KeyError) as e:
+            where = f"config {self.filename}" if self.filename else "the config"
+            raise type(e)(
+                f"cannot merge the options {options} (e.g. --cfg-options) into {where}: "
+                f"{e.args[0] if e.args else e}"
+            ) from None
         object.__setattr__(self, "_cfg_dict", ConfigDict(merged))
 
     def dump(self, file: str | Path | None = None) -> str | None:

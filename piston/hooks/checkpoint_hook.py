@@ -285,8 +285,7 @@ class CheckpointHook(Hook):
             self.save_last and self.is_last_train_epoch(runner)
         ):
             runner.logger.info(f"Saving checkpoint at {runner.epoch + 1} epochs")
-            meta = {"epoch": runner.epoch + 1, "iter": runner.iter}
-            self._save_checkpoint_with_step(runner, runner.epoch + 1, meta)
+            self._save_checkpoint(runner)
 
     def after_train_iter(
         self, runner, batch_idx: int, data_batch: DATA_BATCH = None, outputs: dict | None = None
@@ -298,8 +297,7 @@ class CheckpointHook(Hook):
             self.save_last and self.is_last_train_iter(runner)
         ):
             runner.logger.info(f"Saving checkpoint at {runner.iter + 1} iterations")
-            meta = {"epoch": runner.epoch, "iter": runner.iter + 1}
-            self._save_checkpoint_with_step(runner, runner.iter + 1, meta)
+            self._save_checkpoint(runner)
 
     def after_val_epoch(self, runner, metrics: dict | None = None) -> None:
         """Save a best checkpoint for each improved ``save_best`` metric.
@@ -330,6 +328,20 @@ class CheckpointHook(Hook):
                 self._publish_model(runner, str(path))
 
     # ------------------------------------------------------------------ saving
+    def _save_checkpoint(self, runner) -> None:
+        """Save the periodic checkpoint of the epoch/iteration just finished.
+
+        The one entry point of both periodic stages (MMEngine's name), so a subclass that
+        overrides it changes every periodic save.
+        """
+        if self.by_epoch:
+            step = runner.epoch + 1
+            meta = {"epoch": step, "iter": runner.iter}
+        else:
+            step = runner.iter + 1
+            meta = {"epoch": runner.epoch, "iter": step}
+        self._save_checkpoint_with_step(runner, step, meta)
+
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:

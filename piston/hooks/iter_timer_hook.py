@@ -102,6 +102,26 @@ class IterTimerHook(Hook):
 
     priority = "NORMAL"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Route the train stages through ``_before_iter``/``_after_iter`` in subclasses that
+        override those helpers (the MMEngine way to extend this hook) but not the stage itself.
+
+        This class writes its train stages out for speed; without this, a subclass's helper
+        override would run for val/test only. Decided once per class, so it costs nothing per
+        iteration.
+        """
+        super().__init_subclass__(**kwargs)
+        if (
+            cls._before_iter is not IterTimerHook._before_iter
+            and cls.before_train_iter is IterTimerHook.before_train_iter
+        ):
+            cls.before_train_iter = Hook.before_train_iter  # type: ignore[method-assign]
+        if (
+            cls._after_iter is not IterTimerHook._after_iter
+            and cls.after_train_iter is IterTimerHook.after_train_iter
+        ):
+            cls.after_train_iter = Hook.after_train_iter  # type: ignore[method-assign]
+
     def __init__(self) -> None:
         self.t = time.perf_counter()
         self.start_iter = 0

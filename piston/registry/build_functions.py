@@ -9,7 +9,9 @@ naming the class and its module. The caller's config is never mutated.
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
+import re
 import logging
 import sys
 from collections.abc import Mapping
@@ -71,9 +73,13 @@ def _check_cfg(cfg: Any, registry: Any, default_args: Any) -> None:
             f"{type(default_args)}"
         )
     if "type" not in cfg and (default_args is None or "type" not in default_args):
+        typo = difflib.get_close_matches("type", [k for k in cfg if isinstance(k, str)], 1, 0.5)
+        hint = f" (Is the key {typo[0]!r} a misspelt 'type'?)" if typo else ""
         raise KeyError(
-            f'`cfg` or `default_args` must contain the key "type", but got {dict(cfg)}\n'
-            f"{default_args}"
+            f'`cfg` or `default_args` must contain the key "type", but got {dict(cfg)} '
+            f"(default_args: {None if default_args is None else dict(default_args)}). Add "
+            f"type='<registered name>' to this config of the {registry.scope}::{registry.name} "
+            f"registry.{hint}"
         )
 
 
@@ -121,6 +127,8 @@ def _reraise_with_context(exc: Exception, obj_cls: Any) -> None:
     """
     kind = "class" if inspect.isclass(obj_cls) else "function"
     detail = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+    if isinstance(exc, TypeError):
+        detail = f"{detail}{_argument_hint(exc, obj_cls)}"
     message = f"{kind} `{getattr(obj_cls, '__name__', obj_cls)}` in {_where(obj_cls)}: {detail}"
     new_exc = None
     if len(exc.args) <= 1:  # e.g. OSError(errno, strerror, filename) keeps its fields
@@ -132,6 +140,32 @@ def _reraise_with_context(exc: Exception, obj_cls: Any) -> None:
         exc.add_note(message)
         raise exc
     raise new_exc.with_traceback(exc.__traceback__) from None
+
+
+_UNEXPECTED_RE = re.compile(r"unexpected keyword argument '(\w+)'")
+
+
+def _argument_hint(exc: TypeError, obj_cls: Any) -> str:
+    """For ``unexpected keyword argument 'x'`` raised by ``obj_cls`` itself: what it accepts."""
+    match = _UNEXPECTED_RE.search(str(exc))
+    if match is None:
+        return ""
+    try:
+        params = inspect.signature(obj_cls).parameters
+    except (TypeError, ValueError):
+        return ""
+    name = match.group(1)
+    kinds = {p.kind for p in params.values()}
+    if name in params or inspect.Parameter.VAR_KEYWORD in kinds:
+        return ""  # raised by something the object called, not by its own signature
+    accepted = [
+        p.name
+        for p in params.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+    ]
+    close = difflib.get_close_matches(name, accepted, 1, 0.6)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f".{hint} Accepted arguments: {', '.join(accepted) or 'none'}"
 
 
 def _call(obj_cls: Any, args: dict) -> Any:

@@ -50,6 +50,16 @@ MODULE2PACKAGE = {
 }
 
 
+def _close_matches(key: str, names: list[str], n: int) -> list[str]:
+    """Names close to ``key``, best first, comparing the parts after the last dot (any case)."""
+    by_leaf: dict[str, str] = {}
+    for name in names:
+        by_leaf.setdefault(name.rpartition(".")[2].lower(), name)
+    leaf = key.rpartition(".")[2].lower()
+    matches = difflib.get_close_matches(leaf, list(by_leaf), n=n, cutoff=0.6)
+    return [by_leaf[match] for match in matches]
+
+
 def _is_missing_module(exc: ModuleNotFoundError, module_name: str) -> bool:
     missing = exc.name or ""
     return bool(missing) and (module_name == missing or module_name.startswith(missing + "."))
@@ -364,20 +374,49 @@ class Registry:
         return obj
 
     def _names_for_hint(self) -> list[str]:
+        """Names a lookup of an unscoped key could mean: here, the parents, then the tree.
+
+        Names of registries outside this one's parent chain carry their scope
+        (``'mmdet.RetinaNet'``), since that is how such a name must be written.
+        """
         names: list[str] = []
+        chain: list[Registry] = []
         registry: Registry | None = self
         while registry is not None:
+            chain.append(registry)
             names.extend(registry._module_dict)
             registry = registry.parent
+
+        def _visit(node: Registry) -> None:
+            if node not in chain:
+                names.extend(f"{node._scope}.{name}" for name in node._module_dict)
+            for child in node._children.values():
+                _visit(child)
+
+        _visit(chain[-1])
         return names
 
     def closest_names(self, key: str, n: int = 3) -> list[str]:
-        """Up to ``n`` registered names (here or in the parents) closest to ``key``."""
-        _, real_key = self.split_scope_key(key)
-        names = list(dict.fromkeys(self._names_for_hint()))
-        lowered = {name.lower(): name for name in names}
-        matches = difflib.get_close_matches(real_key.lower(), list(lowered), n=n, cutoff=0.5)
-        return [lowered[match] for match in matches]
+        """Up to ``n`` names close to ``key``: registered ones, or attributes of a dotted path.
+
+        An unscoped key is compared with the names of this registry, its parents and (scoped)
+        the other registries of the tree; ``'scope.Name'`` with the names of that scope's
+        registry; ``'package.module.Nme'`` with the attributes of the importable module.
+        """
+        scope, real_key = self.split_scope_key(key)
+        if scope is None:
+            return _close_matches(key, list(dict.fromkeys(self._names_for_hint())), n)
+        target = self._get_root_registry()._search_child(scope)
+        if target is not None:
+            names = [f"{scope}.{name}" for name in target._names_for_hint()]
+            return _close_matches(key, names, n)
+        module_name, _, attr = key.rpartition(".")
+        try:
+            module = import_module(module_name)
+        except Exception:
+            return []
+        names = [f"{module_name}.{name}" for name in dir(module) if not name.startswith("_")]
+        return _close_matches(key, names, n) if attr else []
 
     def build(self, cfg: dict, *args: Any, **kwargs: Any) -> Any:
         """Build an object from ``cfg`` with this registry's ``build_func``."""

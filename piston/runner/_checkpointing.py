@@ -28,7 +28,12 @@ from .checkpoint import (
     weights_to_cpu,
 )
 
-__all__ = ["load_runner_checkpoint", "resume_runner", "save_runner_checkpoint"]
+__all__ = [
+    "checkpoint_path",
+    "load_runner_checkpoint",
+    "resume_runner",
+    "save_runner_checkpoint",
+]
 
 _VERSION: str | None = None
 
@@ -99,7 +104,6 @@ def save_runner_checkpoint(
     backend_args: dict | None = None,
 ) -> None:
     """Body of ``Runner.save_checkpoint`` (rank 0 only; the caller gates on rank)."""
-    from piston.fileio import join_path
     from piston.optim import OptimWrapper, OptimWrapperDict
 
     if meta is None:
@@ -126,7 +130,7 @@ def save_runner_checkpoint(
         meta.setdefault("epoch", runner.epoch)
         meta.setdefault("iter", runner.iter + 1)
     if file_client is None:
-        filepath = join_path(out_dir, filename, backend_args=backend_args)
+        filepath = checkpoint_path(out_dir, filename, backend_args)
     else:
         filepath = file_client.join_path(out_dir, filename)
     meta.update(
@@ -176,6 +180,16 @@ def save_runner_checkpoint(
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         file_client.put(buffer.getvalue(), filepath)
+
+
+def checkpoint_path(out_dir: str, filename: str, backend_args: dict | None = None) -> str:
+    """``out_dir`` joined with ``filename`` by its storage backend; ``pavi://`` model-cloud
+    paths (no fileio backend) are joined with ``/``."""
+    from piston.fileio import join_path
+
+    if str(out_dir).startswith("pavi://"):
+        return f"{str(out_dir).rstrip('/')}/{filename}"
+    return join_path(out_dir, filename, backend_args=backend_args)
 
 
 def _infer_file_client(file_client_args: dict, out_dir: str) -> Any:

@@ -7,7 +7,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-__all__ = ["apply_model_transforms", "init_model_weights", "maybe_compile", "unwrap"]
+__all__ = [
+    "apply_memory_options",
+    "apply_model_transforms",
+    "init_model_weights",
+    "maybe_compile",
+    "unwrap",
+]
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -29,9 +35,12 @@ def init_model_weights(model: nn.Module) -> None:
             broadcast(value)
 
 
-def apply_model_transforms(runner: Any) -> None:
-    """``cfg.activation_checkpointing``, ``cfg.efficient_conv_bn_eval`` and ``cfg.fast``."""
-    cfg, logger = runner.cfg, runner.logger
+def apply_memory_options(model: nn.Module, cfg: Any, logger: Any) -> None:
+    """``cfg.activation_checkpointing`` and ``cfg.efficient_conv_bn_eval`` on the unwrapped model.
+
+    Shared by ``Runner.train()`` and ``FlexibleRunner.train()`` (after the strategy prepared the
+    model), so both read the two keys the same way and log the same lines.
+    """
     checkpointing = cfg.get("activation_checkpointing")
     if checkpointing is not None:
         from .activation_checkpointing import turn_on_activation_checkpointing
@@ -39,7 +48,7 @@ def apply_model_transforms(runner: Any) -> None:
         logger.info(
             f'Enabling the "activation_checkpointing" feature for sub-modules: {checkpointing}'
         )
-        turn_on_activation_checkpointing(unwrap(runner.model), checkpointing)
+        turn_on_activation_checkpointing(unwrap(model), checkpointing)
     efficient_modules = cfg.get("efficient_conv_bn_eval")
     if efficient_modules is not None:
         from piston.model.efficient_conv_bn_eval import turn_on_efficient_conv_bn_eval
@@ -47,8 +56,13 @@ def apply_model_transforms(runner: Any) -> None:
         logger.info(
             f'Enabling the "efficient_conv_bn_eval" feature for sub-modules: {efficient_modules}'
         )
-        turn_on_efficient_conv_bn_eval(unwrap(runner.model), efficient_modules)
-    if cfg.get("fast"):
+        turn_on_efficient_conv_bn_eval(unwrap(model), efficient_modules)
+
+
+def apply_model_transforms(runner: Any) -> None:
+    """``cfg.activation_checkpointing``, ``cfg.efficient_conv_bn_eval`` and ``cfg.fast``."""
+    apply_memory_options(runner.model, runner.cfg, runner.logger)
+    if runner.cfg.get("fast"):
         from ._fast import apply_fast_model
 
         apply_fast_model(runner)

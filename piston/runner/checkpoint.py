@@ -209,10 +209,18 @@ def save_checkpoint(
             '"file_client_args" and "backend_args" cannot be set at the same time. '
             '"file_client_args" is deprecated; use "backend_args" only.'
         )
+    filename = str(filename)
+    if filename.startswith("pavi://"):
+        if file_client_args is not None or backend_args is not None:
+            raise ValueError(
+                "file_client_args and backend_args should be None when filename starts with "
+                f'"pavi://", but got {file_client_args or backend_args!r} for {filename!r}.'
+            )
+        _save_to_pavi(checkpoint, filename)
+        return
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
     data = buffer.getvalue()
-    filename = str(filename)
     if file_client_args is not None:
         import warnings
 
@@ -566,6 +574,48 @@ def load_from_ceph(
     return load_from_bytes(get(filename), map_location, weights_only)
 
 
+# ------------------------------------------------------------------------------- PAVI (P2)
+def _pavi_modelcloud() -> Any:
+    try:
+        from pavi import modelcloud
+    except ImportError as exc:
+        raise ImportError(
+            "pavi:// checkpoints need the `pavi` package (the PAVI model cloud client). "
+            "Install it, or save/load a local path or URL instead."
+        ) from exc
+    return modelcloud
+
+
+@CheckpointLoader.register_scheme(prefixes="pavi://")
+def load_from_pavi(
+    filename: str, map_location: Any = None, weights_only: bool | None = None
+) -> Any:
+    """``pavi://<model path>``: download the file from the PAVI model cloud, then load it."""
+    if not filename.startswith("pavi://"):
+        raise ValueError(f"Expected a filename starting with `pavi://`, but got {filename!r}")
+    node = _pavi_modelcloud().get(filename[len("pavi://") :])
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        local = osp.join(tmp_dir, node.name)
+        node.download(local)
+        return load_from_bytes(local, map_location, weights_only)
+
+
+def _save_to_pavi(checkpoint: dict, filename: str) -> None:
+    """Upload to ``pavi://<training model path>/<file name>``, creating the model if needed."""
+    modelcloud = _pavi_modelcloud()
+    from pavi.exception import NodeNotFoundError
+
+    model_dir, name = osp.split(filename[len("pavi://") :])
+    try:
+        model = modelcloud.get(model_dir)
+    except NodeNotFoundError:
+        model = modelcloud.Folder().create_training_model(model_dir)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        local = osp.join(tmp_dir, name)
+        torch.save(checkpoint, local)
+        model.create_file(local, name=name)
+
+
 def _strip_prefix(checkpoint: Any, prefix: str) -> Any:
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if state is None:
@@ -617,7 +667,7 @@ def load_checkpoint(
     map_location: Any = None,
     strict: bool = False,
     logger: Any = None,
-    revise_keys: list[tuple[str, str]] | tuple = ((r"^module\.", ""),),
+    revise_keys: list[tuple[str, str]] | tuple = [(r"^module\.", "")],  # noqa: B006 - MMEngine's
     weights_only: bool | None = None,
 ) -> dict:
     """Load a checkpoint file/URL into ``model`` and return the checkpoint dict."""

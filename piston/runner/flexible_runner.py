@@ -344,6 +344,9 @@ class FlexibleRunner(Runner):
         )
         self.model, self.optim_wrapper = prepared[0], prepared[1]
         self.param_schedulers = prepared[2] if len(prepared) > 2 else None
+        from ._model_setup import apply_memory_options
+
+        apply_memory_options(self.model, self.cfg, self.logger)
         self._check_step("train_step", "train")
         if self._val_loop is not None:
             self._check_step("val_step", "validate")
@@ -449,7 +452,7 @@ class FlexibleRunner(Runner):
 
         Not rank-gated: the strategy decides which ranks write (FSDP needs all of them).
         """
-        from piston.fileio import join_path
+        from ._checkpointing import checkpoint_path
 
         if meta is None:
             meta = {}
@@ -473,7 +476,7 @@ class FlexibleRunner(Runner):
         extra_ckpt: dict[str, Any] = {"meta": meta, "message_hub": self.message_hub.state_dict()}
         if built_train and hasattr(loop, "state_for_checkpoint"):
             extra_ckpt["train_state"] = loop.state_for_checkpoint()
-        filepath = join_path(out_dir, filename, backend_args=backend_args or file_client_args)
+        filepath = checkpoint_path(out_dir, filename, backend_args or file_client_args)
         self.strategy.save_checkpoint(
             filepath,
             save_optimizer=save_optimizer,

@@ -108,12 +108,12 @@ class Runner:
         load_from: str | None = None,
         resume: bool | str = False,
         launcher: str = "none",
-        env_cfg: dict | None = None,
+        env_cfg: dict | None = {"dist_cfg": {"backend": "nccl"}},  # noqa: B006 - MMEngine's
         log_processor: Any = None,
         log_level: str | int = "INFO",
         visualizer: Any = None,
         default_scope: str | None = "piston",
-        randomness: dict | None = None,
+        randomness: dict | None = {"seed": None},  # noqa: B006 - MMEngine's signature
         experiment_name: str | None = None,
         cfg: Any = None,
     ) -> None:
@@ -156,8 +156,8 @@ class Runner:
         self._distributed = launcher != "none"
         if env_cfg is None:
             env_cfg = {"dist_cfg": {"backend": "nccl"}}
-        self._env_cfg = env_cfg
-        self.setup_env(env_cfg)
+        self._env_cfg = copy.deepcopy(env_cfg)  # the default dict is shared between calls
+        self.setup_env(self._env_cfg)
 
         if randomness is None:
             randomness = {"seed": None}

@@ -298,3 +298,41 @@ def test_published_keys_publish_last_and_best(tmp_path):
     assert re.fullmatch(r"epoch_2-[0-9a-f]{8}\.pth", last)
     assert torch.equal(ckpt["state_dict"]["weight"], runner.model.weight)
     assert "will be removed because they are not in published_keys" in runner.log_text()
+
+
+class _KwargsRunner(FakeRunner):
+    """Records the extra keyword arguments ``save_checkpoint`` receives."""
+
+    def save_checkpoint(self, out_dir, filename, *args, extra=None, **kwargs):
+        self.extra_seen = getattr(self, "extra_seen", []) + [(filename, extra)]
+        super().save_checkpoint(out_dir, filename, *args, **kwargs)
+
+
+def test_extra_kwargs_are_forwarded_to_save_checkpoint(tmp_path):
+    runner = _KwargsRunner(tmp_path, max_epochs=2)
+    _train(runner, CheckpointHook(interval=1, extra={"tag": 1}), 2)
+    assert runner.extra_seen == [("epoch_1.pth", {"tag": 1}), ("epoch_2.pth", {"tag": 1})]
+    assert _files(tmp_path) == ["epoch_1.pth", "epoch_2.pth"]
+
+
+class _CountingHook(CheckpointHook):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.periodic = []
+
+    def _save_checkpoint(self, runner):
+        self.periodic.append((runner.epoch, runner.iter))
+        super()._save_checkpoint(runner)
+
+
+@pytest.mark.parametrize(
+    "by_epoch, expected",
+    [(True, ["epoch_1.pth", "epoch_2.pth"]), (False, ["iter_2.pth", "iter_4.pth"])],
+)
+def test_periodic_saves_go_through_save_checkpoint(tmp_path, by_epoch, expected):
+    # MMEngine-style subclasses extend ``_save_checkpoint(runner)``; both stages use it.
+    runner = FakeRunner(tmp_path, train_len=2, max_epochs=2)
+    hook = _CountingHook(interval=1 if by_epoch else 2, by_epoch=by_epoch)
+    _train(runner, hook, 2)
+    assert _files(tmp_path) == expected
+    assert len(hook.periodic) == 2

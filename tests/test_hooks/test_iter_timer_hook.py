@@ -128,3 +128,45 @@ def test_throughput_skips_the_iteration_after_validation(tmp_path):
     train_iter(2)  # skipped: right after validation
     train_iter(3)
     assert hook.throughput.window()[::3] == (8, 2)
+
+
+class _HelperTimer(IterTimerHook):
+    """An MMEngine-style extension: overrides the mode-generic helpers only."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def _before_iter(self, runner, batch_idx, data_batch=None, mode="train"):
+        self.calls.append(("before", mode))
+        super()._before_iter(runner, batch_idx, data_batch, mode)
+
+    def _after_iter(self, runner, batch_idx, data_batch=None, outputs=None, mode="train"):
+        self.calls.append(("after", mode))
+        super()._after_iter(runner, batch_idx, data_batch, outputs, mode)
+
+
+class _TrainStageTimer(_HelperTimer):
+    """Overrides the train stage itself too: that override wins."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.calls.append(("own", "train"))
+
+
+def test_subclass_helper_overrides_run_in_train_mode_too(tmp_path):
+    from piston.runner import Runner
+    from test_runner._toy import runner_kwargs
+
+    hook = _HelperTimer()
+    runner = Runner(**runner_kwargs(tmp_path, default_hooks={"timer": hook}))
+    runner.train()  # 2 epochs x 3 train batches, 2 validations x 3 batches
+    assert hook.calls.count(("before", "train")) == 6
+    assert hook.calls.count(("after", "train")) == 6
+    assert hook.calls.count(("after", "val")) == 6
+    assert len(runner.message_hub.get_scalar("train/time").data[0]) == 6
+    assert "eta" in runner.message_hub.runtime_info
+    # The plain hook keeps its written-out train stages; a subclass overriding the stage keeps it.
+    assert IterTimerHook.after_train_iter is not _HelperTimer.after_train_iter
+    own = _TrainStageTimer()
+    own.after_train_iter(FakeRunner(tmp_path / "f"), batch_idx=0)
+    assert own.calls == [("own", "train")]

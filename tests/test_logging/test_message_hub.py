@@ -241,3 +241,24 @@ def test_rejected_scalar_leaves_no_resumed_key() -> None:
         hub.update_scalar("train/bad", torch.ones(2))
     assert "train/bad" not in hub.state_dict()["resumed_keys"]
     assert "train/bad" not in hub.log_scalars
+
+
+def test_uncopyable_info_is_kept_by_reference_with_a_warning(tmp_path) -> None:
+    import threading
+
+    from piston.logging import MMLogger
+
+    log_file = tmp_path / "hub.log"
+    MMLogger.get_instance("hub_warn", log_file=str(log_file))  # the current logger
+    hub = MessageHub.get_instance("uncopyable")
+    lock = threading.Lock()  # cannot be deep-copied
+    hub.update_info("lock", lock)
+    hub.update_info("epoch", 3)
+    state = hub.state_dict()
+    assert state["runtime_info"]["lock"] is lock
+    assert state["runtime_info"]["epoch"] == 3
+    other = MessageHub.get_instance("uncopyable_target")
+    other.load_state_dict(state)
+    assert other.get_info("lock") is lock
+    text = log_file.read_text()
+    assert "WARNING" in text and "'lock'" in text and "deep-copied" in text
