@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import difflib
 import os
 import os.path as osp
 import re
@@ -34,7 +35,7 @@ def check_extension(filename: str) -> str:
     """Return the extension of ``filename``; unsupported ones raise ``OSError``."""
     ext = osp.splitext(filename)[1]
     if ext not in SUPPORTED_EXTS:
-        raise OSError("Only py/yml/yaml/json type are supported now!")
+        raise OSError(f"Only py/yml/yaml/json type are supported now! Got {filename}")
     return ext
 
 
@@ -168,6 +169,16 @@ def _strip_delete(value: Any) -> Any:
     return value
 
 
+def _check_base_key_spelling(cfg: dict, filename: str) -> None:
+    for key in cfg:
+        if isinstance(key, str) and key != BASE_KEY and "_" in key and key.strip("_") == "base":
+            warnings.warn(
+                f"{key!r} in {filename} looks like a misspelt `{BASE_KEY}`: nothing is inherited "
+                f"and {key!r} is kept as an ordinary key. Write `{BASE_KEY} = [...]` to inherit.",
+                stacklevel=3,
+            )
+
+
 def check_delete_keys(cfg: Any, filename: str, _path: str = "", _in_list: bool = False) -> None:
     """Warn about ``_delete_`` keys that cannot work, naming the file and key.
 
@@ -258,8 +269,23 @@ def resolve_base_path(base: str, filename: str) -> tuple[str, str | None]:
     if not osp.isfile(path):
         raise FileNotFoundError(
             f"base config {base!r} requested by {filename} was not found: looked for {path}"
+            f"{_missing_file_hint(path)}. `_base_` paths are relative to the config's folder."
+        )
+    if osp.splitext(path)[1] not in SUPPORTED_EXTS:
+        raise OSError(
+            f"Only py/yml/yaml/json type are supported now! Got base config {base!r} "
+            f"requested by {filename}"
         )
     return path, None
+
+
+def _missing_file_hint(path: str) -> str:
+    folder = osp.dirname(path)
+    if not osp.isdir(folder):
+        return f" (the folder {folder} does not exist)"
+    names = [n for n in os.listdir(folder) if osp.splitext(n)[1] in SUPPORTED_EXTS]
+    close = difflib.get_close_matches(osp.basename(path), names, n=3, cutoff=0.75)
+    return f" (did you mean {', '.join(repr(n) for n in close)}?)" if close else ""
 
 
 def _add_scope(cfg: Any, scope: str, has_scope: bool = True) -> Any:
@@ -295,7 +321,14 @@ def _exec_py(tree: ast.Module, filename: str, base_cfg: ConfigDict) -> dict:
     try:
         exec(compile(tree, filename, "exec"), namespace)
     except Exception as e:
-        located = with_location(e, filename)
+        name = getattr(e, "name", None) if isinstance(e, NameError) else None
+        hint = ""
+        if name is not None and name in base_cfg:
+            hint = (
+                f"; {name!r} is defined in a base config: refer to it as _base_.{name} "
+                f"(or {{{{_base_.{name}}}}} as a whole value)"
+            )
+        located = with_location(e, filename, hint)
         if located is e:
             raise
         raise located from e
@@ -308,7 +341,7 @@ def _exec_py(tree: ast.Module, filename: str, base_cfg: ConfigDict) -> dict:
     }
 
 
-def with_location(error: Exception, filename: str) -> Exception:
+def with_location(error: Exception, filename: str, hint: str = "") -> Exception:
     """An exception of the same type whose message names the config file and line."""
     lineno, tb = None, error.__traceback__
     while tb is not None:
@@ -318,7 +351,7 @@ def with_location(error: Exception, filename: str) -> Exception:
     where = f"{filename}, line {lineno}" if lineno else filename
     message = error.args[0] if len(error.args) == 1 else str(error)
     try:
-        new = type(error)(f"{message} (while executing config file {where})")
+        new = type(error)(f"{message} (while executing config file {where}){hint}")
     except Exception:
         return error
     return new
@@ -391,6 +424,7 @@ def file_to_dict(
         cfg = substitute_base_vars(cfg, placeholders, base_cfg, filename)
     _warn_deprecation(cfg, filename)
     check_delete_keys(cfg, filename)
+    _check_base_key_spelling(cfg, filename)
     try:
         merged = merge_a_into_b(cfg, base_cfg)
     except (TypeError, KeyError) as e:

@@ -21,6 +21,7 @@ from typing import Any
 from . import _classic
 from ._pretty import pretty_text
 from .config_dict import ConfigDict
+from .dict_action import DictAction
 from .utils import RESERVED_KEYS, ConfigParsingError, is_lazy_import_source
 
 
@@ -127,7 +128,9 @@ class Config:
     def fromstring(cfg_str: str, file_format: str) -> Config:
         """Parse config text given as a string in ``file_format`` (``.py``/``.json``/...)."""
         if file_format not in _classic.SUPPORTED_EXTS:
-            raise OSError("Only py/yml/yaml/json type are supported now!")
+            raise OSError(
+                f"Only py/yml/yaml/json type are supported now! Got file_format={file_format!r}"
+            )
         if file_format != ".py" and "dict(" in cfg_str:
             warnings.warn('Please check "file_format", the file format may be .py', stacklevel=2)
         with tempfile.NamedTemporaryFile(
@@ -138,6 +141,26 @@ class Config:
             return Config.fromfile(temp_file.name)
         finally:
             os.remove(temp_file.name)
+
+    @staticmethod
+    def _file2dict(
+        filename: str,
+        use_predefined_variables: bool = True,
+        use_environment_variables: bool = True,
+        lazy_import: bool | None = None,
+    ) -> tuple[dict, str, dict]:
+        """``(cfg_dict, cfg_text, env_variables)`` of a config file (MMEngine's private helper,
+        used by some downstream tools)."""
+        filename = osp.abspath(osp.expanduser(str(filename)))
+        if lazy_import is None and filename.endswith(".py") and osp.isfile(filename):
+            with open(filename, encoding="utf-8") as f:
+                lazy_import = is_lazy_import_source(f.read(), filename)
+        if lazy_import and filename.endswith(".py"):
+            from ._lazy_parse import parse_lazy_file
+
+            cfg_dict, _, text = parse_lazy_file(filename)
+            return cfg_dict, text, {}
+        return _classic.file_to_dict(filename, use_predefined_variables, use_environment_variables)
 
     @staticmethod
     def _merge_a_into_b(a: dict, b: Any, allow_list_keys: bool = False) -> Any:
@@ -334,10 +357,14 @@ def _serializable(value: Any) -> Any:
 def _import_custom_modules(custom_imports: Any, filename: str) -> None:
     from piston.utils import import_modules_from_strings
 
-    if not isinstance(custom_imports, dict):
+    unknown: list = []
+    if isinstance(custom_imports, dict):
+        unknown = sorted(set(custom_imports) - {"imports", "allow_failed_imports"}, key=str)
+    if not isinstance(custom_imports, dict) or unknown or "imports" not in custom_imports:
         raise TypeError(
             f"custom_imports in {filename} must be dict(imports=[...], "
             f"allow_failed_imports=False), but got {custom_imports!r}"
+            + (f" (unknown keys: {unknown})" if unknown else "")
         )
     try:
         import_modules_from_strings(**custom_imports)
@@ -369,4 +396,4 @@ def add_args(parser: ArgumentParser, cfg: dict, prefix: str = "") -> ArgumentPar
     return parser
 
 
-__all__ = ["Config", "ConfigParsingError", "add_args"]
+__all__ = ["Config", "ConfigDict", "ConfigParsingError", "DictAction", "add_args"]

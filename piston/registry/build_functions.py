@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
-import re
 import logging
+import re
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -91,11 +91,31 @@ def _merge_args(cfg: Mapping, default_args: Mapping | None) -> dict:
     return args
 
 
+def _scope_hint(obj_type: str, registry: Registry) -> str:
+    """Why a ``'scope.Name'`` type may not resolve: its package is missing or unknown."""
+    import importlib.util
+
+    from .registry import MODULE2PACKAGE
+
+    scope, _ = registry.split_scope_key(obj_type)
+    if scope is None or registry.root._search_child(scope) is not None:
+        return ""
+    try:
+        installed = importlib.util.find_spec(scope) is not None
+    except (ImportError, ValueError):
+        installed = False
+    if installed:
+        return ""
+    if scope in MODULE2PACKAGE:
+        return f" {scope} is not installed: pip install {MODULE2PACKAGE[scope]}."
+    return f" {scope!r} is neither the scope of a registry in this tree nor an importable module."
+
+
 def _unknown_type_error(obj_type: str, registry: Registry) -> KeyError:
-    hint = ""
+    hint = _scope_hint(obj_type, registry)
     closest = registry.closest_names(obj_type)
     if closest:
-        hint = f" Did you mean {', '.join(repr(name) for name in closest)}?"
+        hint += f" Did you mean {', '.join(repr(name) for name in closest)}?"
     return KeyError(
         f"{obj_type} is not in the {registry.scope}::{registry.name} registry. Please check "
         f"whether the value of `{obj_type}` is correct or it was registered as expected "

@@ -403,7 +403,7 @@ class Registry:
         the other registries of the tree; ``'scope.Name'`` with the names of that scope's
         registry; ``'package.module.Nme'`` with the attributes of the importable module.
         """
-        scope, real_key = self.split_scope_key(key)
+        scope, _ = self.split_scope_key(key)
         if scope is None:
             return _close_matches(key, list(dict.fromkeys(self._names_for_hint())), n)
         target = self._get_root_registry()._search_child(scope)
@@ -467,8 +467,16 @@ class Registry:
         if not isinstance(force, bool):
             raise TypeError(f"force must be a boolean, but got {type(force)}")
         if not (name is None or isinstance(name, str) or is_seq_of(name, str)):
+            hint = ""
+            if callable(name):
+                hint = (
+                    f". To register {getattr(name, '__name__', name)!r}, call the decorator with "
+                    f"parentheses, `@REGISTRY.register_module()`, or pass `module=` (registry "
+                    f"{self._scope}::{self._name})"
+                )
             raise TypeError(
-                f"name must be None, an instance of str, or a sequence of str, but got {type(name)}"
+                f"name must be None, an instance of str, or a sequence of str, but got "
+                f"{type(name)}{hint}"
             )
         if module is not None:
             self._register_module(module=module, module_name=name, force=force)

@@ -1,4 +1,4 @@
-"""What ``Runner.train()`` does to the model before the loop: weight init, cfg transforms, compile."""
+"""What the runners do to the model before training: weight init, cfg transforms, compile."""
 
 from __future__ import annotations
 

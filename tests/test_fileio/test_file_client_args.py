@@ -96,24 +96,28 @@ def test_save_checkpoint_both_args_rejected(tmp_path: Path) -> None:
 def test_checkpoint_hook_with_old_config_file_client_args(tmp_path: Path) -> None:
     """An MMEngine-era config: ``CheckpointHook(file_client_args=dict(backend='disk'))``."""
     data = [{"x": torch.randn(2)} for _ in range(4)]
-    runner = Runner(
-        model=_Net(),
-        work_dir=str(tmp_path),
-        train_dataloader=dict(
-            dataset=data,
-            batch_size=2,
-            sampler=dict(type="DefaultSampler", shuffle=False),
-            collate_fn=dict(type="default_collate"),
-        ),
-        train_cfg=dict(by_epoch=True, max_epochs=1),
-        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
-        default_hooks=dict(
-            checkpoint=dict(
-                type="CheckpointHook", interval=1, file_client_args=dict(backend="disk")
-            )
-        ),
-    )
     with pytest.warns(DeprecationWarning, match="file_client_args"):
+        runner = Runner(
+            model=_Net(),
+            work_dir=str(tmp_path),
+            train_dataloader=dict(
+                dataset=data,
+                batch_size=2,
+                sampler=dict(type="DefaultSampler", shuffle=False),
+                collate_fn=dict(type="default_collate"),
+            ),
+            train_cfg=dict(by_epoch=True, max_epochs=1),
+            optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
+            default_hooks=dict(
+                checkpoint=dict(
+                    type="CheckpointHook", interval=1, file_client_args=dict(backend="disk")
+                )
+            ),
+        )
+    with (
+        pytest.warns(DeprecationWarning, match="file_client_args"),
+        pytest.warns(DeprecationWarning, match='"FileClient" will be deprecated'),
+    ):
         runner.train()
     ckpt = torch.load(tmp_path / "epoch_1.pth", map_location="cpu", weights_only=False)
     assert ckpt["meta"]["epoch"] == 1

@@ -95,13 +95,20 @@ def _train_two_ranks(rank: int, world_size: int, work_dir: str) -> None:
     gathered = all_gather(weight)
     assert torch.equal(gathered[0], gathered[1])  # replicas stay in sync
 
-    resumed = _runner(work_dir, max_epochs=3, resume=True)
+    # cfg.activation_checkpointing applies to the DDP-wrapped model's inner module too
+    cfg = {"activation_checkpointing": ["linear"]}
+    resumed = _runner(work_dir, max_epochs=3, resume=True, cfg=cfg)
     resumed.train()
     assert (resumed.epoch, resumed.iter) == (3, 12)
+    gathered = all_gather(resumed.model.module.linear.weight.detach())
+    assert torch.equal(gathered[0], gathered[1])
     with open(os.path.join(resumed.log_dir, f"{resumed.timestamp}.log")) as f:
         log = f.read() if rank == 0 else ""
     if rank == 0:
         assert "resumed epoch: 2, iter: 8" in log
+        assert (
+            "Enabling the \"activation_checkpointing\" feature for sub-modules: ['linear']" in log
+        )
 
 
 @pytest.mark.distributed
