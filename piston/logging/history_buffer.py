@@ -157,7 +157,9 @@ class HistoryBuffer:
         Tensors are queued without any host-device synchronisation.
         """
         if not isinstance(count, (int, float)) or isinstance(count, bool):
-            raise TypeError(f"count must be an int or float, but got {type(count)}: {count!r}")
+            if not isinstance(count, (np.integer, np.floating)):
+                raise TypeError(f"count must be an int or float, but got {type(count)}: {count!r}")
+            count = count.item()  # a numpy count (e.g. from ``len`` of an array)
         if _is_tensor(log_val):
             if log_val.numel() != 1:
                 raise TypeError(
@@ -423,11 +425,12 @@ def _pairwise(a: list[float], start: int, n: int) -> float:
 def _window(window_size: int | None, length: int) -> int:
     if window_size is None:
         return length
-    if not isinstance(window_size, int) or isinstance(window_size, bool):
+    # numpy integers slice like ints (a window computed with numpy must work as in MMEngine).
+    if not isinstance(window_size, (int, np.integer)) or isinstance(window_size, bool):
         raise TypeError(
             f"window_size must be an int or None, but got {type(window_size)}: {window_size!r}"
         )
-    return window_size
+    return int(window_size)
 
 
 def _slack(max_length: int) -> int:

@@ -19,6 +19,11 @@ from .base_data_element import _PRIVATE_SETS, BaseDataElement
 
 _BOOL_DTYPES = (torch.bool, torch.uint8)
 
+# Type aliases that downstream code imports from this module (annotations only).
+BoolTypeTensor = torch.BoolTensor | torch.cuda.BoolTensor
+LongTypeTensor = torch.LongTensor | torch.cuda.LongTensor
+IndexType = str | slice | int | list | LongTypeTensor | BoolTypeTensor | np.ndarray
+
 
 class InstanceData(BaseDataElement):
     """Data element whose data fields all have the same length (number of instances).

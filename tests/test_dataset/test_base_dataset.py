@@ -363,3 +363,21 @@ def test_lazy_getitem_warns(piston_log) -> None:
     ds[0]
     assert ds._fully_initialized
     assert "call `full_init()`" in piston_log.text
+
+
+# ---------------------------------------------------------------- audit additions
+@pytest.mark.parametrize("suffix", ["yaml", "yml"])
+def test_yaml_annotation_file(tmp_path: Path, suffix: str) -> None:
+    import yaml
+
+    ann = {
+        "metainfo": {"classes": ["cat", "dog"], "dataset_type": "toy"},
+        "data_list": [{"img_path": f"{i}.jpg", "img_label": i % 2} for i in range(3)],
+    }
+    path = tmp_path / f"ann.{suffix}"
+    path.write_text(yaml.safe_dump(ann))
+    ds = BaseDataset(ann_file=f"ann.{suffix}", data_root=str(tmp_path))
+    assert len(ds) == 3
+    assert ds.metainfo == {"classes": ["cat", "dog"], "dataset_type": "toy"}
+    # the default data_prefix ``img_path=''`` is joined with data_root too
+    assert ds[2] == {"img_path": f"{tmp_path}/2.jpg", "img_label": 0, "sample_idx": 2}

@@ -159,3 +159,17 @@ def test_class_balanced_lazy_and_no_subset() -> None:
 def test_wrappers_registered() -> None:
     for name in ("ConcatDataset", "RepeatDataset", "ClassBalancedDataset", "DigitsDataset"):
         assert DATASETS.get(name) is not None
+
+
+def test_concat_is_a_torch_concat_dataset_with_original_indices() -> None:
+    """mmdet-style code reads ``cumulative_sizes`` and ``_get_ori_dataset_idx`` of the wrapper."""
+    import torch.utils.data
+
+    ds = ConcatDataset([Letters(n=3), Letters(n=2)])
+    assert isinstance(ds, torch.utils.data.ConcatDataset)
+    assert list(ds.cumulative_sizes) == [3, 5]
+    assert ds._get_ori_dataset_idx(1) == (0, 1)
+    assert ds._get_ori_dataset_idx(3) == (1, 0)
+    assert ds._get_ori_dataset_idx(-1) == (1, 1)
+    assert ds.get_data_info(-1)["x"] == 1
+    assert [ds[i]["x"] for i in range(len(ds))] == [0, 1, 2, 0, 1]

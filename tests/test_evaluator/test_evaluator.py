@@ -213,3 +213,20 @@ def test_get_metric_value():
         get_metric_value("val/f1", metrics)
     with pytest.raises(ValueError, match="can not match"):
         get_metric_value("f1", metrics)
+
+
+@pytest.mark.parametrize("collect_device", ["cpu", "gpu"])
+def test_non_distributed_collect_truncates_for_every_device(collect_device: str) -> None:
+    """Outside a process group both collect devices give ``results[:size]`` (no GPU used)."""
+
+    class PerSample(BaseMetric):
+        def process(self, data_batch, data_samples):
+            self.results.extend(int(s) for s in data_samples)
+
+        def compute_metrics(self, results):
+            return {"ids": list(results)}
+
+    metric = PerSample(collect_device=collect_device, prefix="p")
+    metric.process(None, torch.arange(5))
+    assert metric.evaluate(3) == {"p/ids": [0, 1, 2]}
+    assert metric.results == []

@@ -505,3 +505,29 @@ def test_mmengine_style_config_through_from_cfg(tmp_path):
     assert records[-2]["loss"] == pytest.approx(global_mean)
     assert records[-1]["step"] == 3
     assert "accuracy" in records[-1]
+
+
+def test_log_throughput_off_gives_mmengine_exact_lines(tmp_path):
+    # The seed example's line shape, ending with the loss (no throughput/data_wait items).
+    runner = _runner(
+        tmp_path,
+        max_epochs=2,
+        default_hooks={"logger": {"type": "LoggerHook", "interval": 5}, "checkpoint": None},
+        log_processor={"log_throughput": False},
+    )
+    runner.train()
+    lines = _log_lines(runner)
+    train = [line for line in lines if "Epoch(train)" in line]
+    assert len(train) == 4
+    for line, (epoch, batch) in zip(train, [(1, " 5"), (1, "10"), (2, " 5"), (2, "10")]):
+        pattern = (
+            _PREFIX + rf"Epoch\(train\) \[{epoch}\]\[{batch}/10\]  lr: 1\.0000e-01  "
+            rf"eta: 0:00:\d\d  time: {_NUM}  data_time: {_NUM}  loss: {_NUM}$"
+        )
+        assert re.match(pattern, line), line
+    val = [line for line in lines if "Epoch(val) [2][5/5]    accuracy" in line]
+    assert re.match(
+        _PREFIX + rf"Epoch\(val\) \[2\]\[5/5\]    accuracy: {_NUM}  data_time: {_NUM}  "
+        rf"time: {_NUM}$",
+        val[0],
+    )

@@ -154,8 +154,9 @@ class _TrainStageTimer(_HelperTimer):
 
 
 def test_subclass_helper_overrides_run_in_train_mode_too(tmp_path):
-    from piston.runner import Runner
     from test_runner._toy import runner_kwargs
+
+    from piston.runner import Runner
 
     hook = _HelperTimer()
     runner = Runner(**runner_kwargs(tmp_path, default_hooks={"timer": hook}))

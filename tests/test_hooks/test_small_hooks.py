@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
+import os
+import os.path as osp
+import sys
+from types import ModuleType, SimpleNamespace
 
 import pytest
 import torch
@@ -282,3 +285,22 @@ def test_mmengine_module_paths_of_hooks():
         mod = importlib.import_module(f"piston.hooks.{module}")
         for name in names:
             assert getattr(hooks, name, getattr(mod, name)) is getattr(mod, name), (module, name)
+
+
+def test_profiler_tb_trace_needs_torch_tb_profiler(tmp_path, monkeypatch):
+    runner = FakeRunner(tmp_path, train_len=2, max_epochs=1)
+    monkeypatch.setitem(sys.modules, "torch_tb_profiler", None)  # import fails
+    with pytest.raises(ImportError, match="pip install torch-tb-profiler"):
+        ProfilerHook(by_epoch=False, on_trace_ready={"type": "tb_trace"}).before_run(runner)
+
+
+def test_profiler_tb_trace_writes_under_log_dir(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch_tb_profiler", ModuleType("torch_tb_profiler"))
+    runner = FakeRunner(tmp_path, train_len=2, max_epochs=1)
+    hook = ProfilerHook(by_epoch=False, on_trace_ready={"type": "tb_trace"})
+    hook.before_run(runner)
+    _drive_profiled_iters(runner, hook, 1)
+    assert hook._closed
+    trace_dir = osp.join(runner.log_dir, "tf_tracing_logs")  # relative dir_name default
+    assert any(name.endswith(".pt.trace.json") for name in os.listdir(trace_dir))
+    assert f"trace_files of ProfilerHook will be saved to {trace_dir}." in runner.log_text()

@@ -208,3 +208,25 @@ def test_setstate_accepts_mmengine_pickled_state() -> None:
     buf.update(7.0)
     buf.update(9.0)
     np.testing.assert_array_equal(buf.data[0], [5.0, 7.0, 9.0])
+
+
+def test_numpy_integer_windows_work_like_ints() -> None:
+    buf = HistoryBuffer([1.0, 2.0, 6.0, 4.0], [1, 1, 2, 1])
+    assert buf.mean(np.int64(2)) == buf.mean(2) == pytest.approx(10 / 3)
+    assert buf.max(np.int32(3)) == 6.0
+    assert buf.min(np.int64(2)) == 4.0
+    assert buf.mean(np.int64(100)) == pytest.approx(13 / 5)
+    with pytest.raises(TypeError, match="window_size"):
+        buf.mean(True)
+
+
+def test_numpy_counts_are_accepted() -> None:
+    buf = HistoryBuffer()
+    buf.update(2.0, np.int64(3))
+    buf.update(np.float32(4.0), np.float64(1.0))
+    values, counts = buf.data
+    assert list(values) == [2.0, 4.0]
+    assert list(counts) == [3.0, 1.0]
+    assert buf.mean() == pytest.approx(6 / 4)
+    with pytest.raises(TypeError, match="count"):
+        buf.update(1.0, np.array([1, 2]))

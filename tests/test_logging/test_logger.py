@@ -232,3 +232,31 @@ def test_logger_and_visualizer_are_rank_aware(tmp_path) -> None:
         '{"acc": 2.0, "step": 0}',
     ]
     assert not (tmp_path / "vis_rank1").exists()
+
+
+def test_per_rank_file_names_and_fallback_without_user(tmp_path, monkeypatch) -> None:
+    import piston.logging.logger as logger_mod
+
+    monkeypatch.setattr(logger_mod, "_dist_info", lambda: (1, 2))  # rank 1 of 2
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")
+    # distributed=True: a file on every rank, named after user, host, device and rank
+    logger = MMLogger("dist_named", log_file=str(tmp_path / "run.log"), distributed=True)
+    name = Path(logger.log_file).name
+    assert re.fullmatch(r"run_.+@.+_device6_rank1\.log", name), name
+    console = [h for h in logger.handlers if not isinstance(h, logging.FileHandler)]
+    assert [h.level for h in console] == [logging.ERROR]  # non-zero ranks print errors only
+    logger.info("kept")
+    assert _lines(Path(logger.log_file))[-1].endswith(" - piston - INFO - kept")
+
+    def no_user() -> str:
+        raise KeyError("no user")
+
+    monkeypatch.setattr(logger_mod, "getuser", no_user)
+    fallback = MMLogger("dist_anonymous", log_file=str(tmp_path / "run.log"), log_level="DEBUG")
+    assert Path(fallback.log_file).name == "run_device6_rank1.log"
+    assert any(isinstance(h, logging.FileHandler) for h in fallback.handlers)
+    # INFO and not distributed: only rank 0 writes the file
+    plain = MMLogger("dist_plain", log_file=str(tmp_path / "plain.log"))
+    assert not any(isinstance(h, logging.FileHandler) for h in plain.handlers)
+    assert not (tmp_path / "plain.log").exists()

@@ -216,3 +216,39 @@ def test_trunc_normal_tensor_helper():
     assert tensor.min().item() >= 0.97
     assert tensor.max().item() <= 1.03
     assert tensor.mean().item() == pytest.approx(1.0, abs=0.005)
+
+
+def test_update_init_info_from_a_custom_init_weights(tmp_path) -> None:
+    """A downstream head calls ``update_init_info`` after its own init; only changed params."""
+    from piston.logging import MMLogger
+    from piston.model import BaseModule, update_init_info
+
+    class Head(BaseModule):
+        def __init__(self) -> None:
+            super().__init__(init_cfg=dict(type="Constant", layer="Linear", val=1, bias=0))
+            self.cls = nn.Linear(2, 2)
+            self.reg = nn.Linear(2, 2)
+
+        def init_weights(self) -> None:
+            super().init_weights()
+            nn.init.constant_(self.reg.weight, 5.0)
+            update_init_info(self, init_info="custom reg init in Head")
+
+    class Detector(BaseModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = Head()
+
+    log_file = tmp_path / "init.log"
+    MMLogger.get_instance("update_init_info_case", log_file=str(log_file))
+    model = Detector()
+    model.init_weights()
+    assert torch.all(model.head.reg.weight == 5.0)
+    assert torch.all(model.head.cls.weight == 1.0)
+    text = log_file.read_text()
+    assert "head.reg.weight - torch.Size([2, 2]): \ncustom reg init in Head" in text
+    assert "head.cls.weight - torch.Size([2, 2]): \nConstantInit: val=1, bias=0" in text
+    assert "head.reg.bias - torch.Size([2]): \nConstantInit" in text  # not changed by the step
+    # records only exist during the top-level init_weights call
+    with pytest.raises(AssertionError, match="_params_init_info"):
+        update_init_info(model.head, init_info="outside init_weights")

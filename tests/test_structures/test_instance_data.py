@@ -162,3 +162,58 @@ def test_pickle_and_deepcopy_round_trip() -> None:
         assert clone.metainfo == inst.metainfo
         assert torch.equal(clone.bboxes, inst.bboxes)
         assert len(clone[1:]) == 2
+
+
+class _Boxes:
+    """A box container in the style of mmdet's ``BaseBoxes`` (``cat`` is a classmethod)."""
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self.tensor = tensor
+
+    def __len__(self) -> int:
+        return len(self.tensor)
+
+    def __getitem__(self, index: object) -> _Boxes:
+        return _Boxes(self.tensor[index])
+
+    @classmethod
+    def cat(cls, box_list: list, dim: int = 0) -> _Boxes:
+        return cls(torch.cat([b.tensor for b in box_list], dim=dim))
+
+
+def test_all_false_mask_gives_empty_instances_for_every_field_type() -> None:
+    inst = InstanceData(
+        metainfo={"img_shape": (4, 4)},
+        scores=torch.tensor([0.1, 0.2, 0.3]),
+        arr=np.arange(3),
+        names=["a", "b", "c"],
+        chars="abc",
+        tags=("x", "y", "z"),
+        boxes=_Boxes(torch.arange(12.0).view(3, 4)),
+    )
+    empty = inst[torch.zeros(3, dtype=torch.bool)]
+    assert len(empty) == 0
+    assert empty.metainfo == {"img_shape": (4, 4)}
+    assert empty.scores.shape == (0,)
+    assert empty.arr.shape == (0,)
+    assert empty.names == []
+    assert empty.chars == ""
+    assert empty.tags == ()
+    assert isinstance(empty.boxes, _Boxes)
+    assert empty.boxes.tensor.shape == (0, 4)
+    picked = inst[torch.tensor([False, True, True])]
+    assert torch.equal(picked.boxes.tensor, torch.arange(4.0, 12.0).view(2, 4))
+    merged = InstanceData.cat([inst[:1], inst[2:]])
+    assert merged.chars == "ac"
+    assert merged.tags == ("x", "z")
+    assert torch.equal(merged.boxes.tensor[:, 0], torch.tensor([0.0, 8.0]))
+
+
+def test_index_type_aliases_importable_from_the_module() -> None:
+    """Downstream annotations import ``IndexType`` & co. from ``...structures.instance_data``."""
+    from piston.structures.instance_data import BoolTypeTensor, IndexType, LongTypeTensor
+
+    assert isinstance(torch.tensor([True, False]), BoolTypeTensor)
+    assert isinstance(torch.tensor([1, 2]), LongTypeTensor)
+    for index in ("bboxes", slice(0, 1), 0, [0], np.array([0]), torch.tensor([0])):
+        assert isinstance(index, IndexType)
