@@ -94,8 +94,8 @@ def all_reduce(data: torch.Tensor, op: str = "sum", group: ProcessGroup | None =
     if op.lower() == "mean":
         if on_comm.is_floating_point() or on_comm.is_complex():
             on_comm.div_(world_size)
-        else:
-            on_comm.floor_divide_(world_size)
+        else:  # the true quotient written back into the integer tensor: truncated, -3/2 -> -1
+            on_comm.div_(world_size, rounding_mode="trunc")
     cast_data_device(on_comm, data.device, out=data)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import importlib
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -45,7 +46,13 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _LOCAL_PROCESS_GROUP: ProcessGroup | None = None
 
 # Backends of vendor devices and the device type their collectives run on.
-_BACKEND_DEVICE = {"nccl": "cuda", "hccl": "npu", "cncl": "mlu", "mccl": "musa"}
+_BACKEND_DEVICE = {
+    "nccl": "cuda",
+    "smddp": "cuda",  # SageMaker's data-parallel backend runs on CUDA like NCCL
+    "hccl": "npu",
+    "cncl": "mlu",
+    "mccl": "musa",
+}
 
 
 # ---------------------------------------------------------------------- process information
@@ -190,6 +197,8 @@ def init_dist(
                 "the timeout like this: dist_cfg=dict(backend='nccl', timeout=1800)."
             )
         kwargs["timeout"] = datetime.timedelta(seconds=timeout)
+    if mp.get_start_method(allow_none=True) is None:
+        mp.set_start_method("spawn")
     if launcher not in ("pytorch", "mpi", "slurm"):
         raise ValueError(
             f"Invalid launcher type: {launcher}; use 'pytorch', 'slurm' or 'mpi' "
@@ -223,16 +232,18 @@ def _set_device(local_rank: int) -> None:
 
 
 def _init_process_group(backend: str, init_backend: str, **kwargs: Any) -> None:
-    if mp.get_start_method(allow_none=True) is None:
-        mp.set_start_method("spawn")
-    if init_backend == "deepspeed":
-        import deepspeed
-
-        deepspeed.init_distributed(dist_backend=backend, **kwargs)
-    elif init_backend == "colossalai":
-        import colossalai
-
-        colossalai.launch_from_torch(backend=backend, **kwargs)
+    if init_backend in ("deepspeed", "colossalai"):
+        try:
+            module = importlib.import_module(init_backend)
+        except ImportError as exc:
+            raise ImportError(
+                f"init_backend={init_backend!r} needs the {init_backend} package: run "
+                f'"pip install {init_backend}", or use init_backend="torch".'
+            ) from exc
+        if init_backend == "deepspeed":
+            module.init_distributed(dist_backend=backend, **kwargs)
+        else:
+            module.launch_from_torch(backend=backend, **kwargs)
     else:
         torch_dist.init_process_group(backend=backend, **kwargs)
 
@@ -256,7 +267,13 @@ def _init_dist_mpi(backend: str, **kwargs: Any) -> None:
     local_rank = int(os.environ["OMPI_COMM_WORLD_LOCAL_RANK"])
     _set_device(local_rank)
     if backend == "smddp":
-        import smdistributed.dataparallel.torch.torch_smddp  # noqa: F401
+        try:
+            import smdistributed.dataparallel.torch.torch_smddp  # noqa: F401
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                "backend='smddp' needs SageMaker's smdistributed package: run inside an Amazon "
+                "SageMaker deep learning container, or pick another backend (e.g. 'nccl')."
+            ) from exc
 
     os.environ.setdefault("MASTER_PORT", "29500")
     if "MASTER_ADDR" not in os.environ:
@@ -278,12 +295,8 @@ def _init_dist_slurm(
         local_rank = int(local_id)
     else:
         local_rank = proc_id % max(torch.cuda.device_count(), 1)
-    _set_device(local_rank)
     if "MASTER_ADDR" not in os.environ:
-        result = subprocess.run(
-            ["scontrol", "show", "hostname", node_list], capture_output=True, text=True, check=True
-        )
-        os.environ["MASTER_ADDR"] = result.stdout.split()[0]
+        os.environ["MASTER_ADDR"] = _first_slurm_host(node_list)
     if port is not None:
         os.environ["MASTER_PORT"] = str(port)
     else:
@@ -291,7 +304,25 @@ def _init_dist_slurm(
     os.environ["WORLD_SIZE"] = str(ntasks)
     os.environ["LOCAL_RANK"] = str(local_rank)
     os.environ["RANK"] = str(proc_id)
-    _init_process_group(backend, init_backend, **kwargs)
+    # from here on it is a torchrun environment: same device choice and vendor backends
+    _init_dist_pytorch(backend, init_backend=init_backend, **kwargs)
+
+
+def _first_slurm_host(node_list: str) -> str:
+    """The first host of a SLURM node list (``node[1-4]`` -> ``node1``), via ``scontrol``."""
+    command = ["scontrol", "show", "hostname", node_list]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", None) or exc
+        raise RuntimeError(
+            f"launcher='slurm' could not resolve the master host: `{' '.join(command)}` failed "
+            f"({str(detail).strip()}). Run under srun, or set MASTER_ADDR yourself."
+        ) from exc
+    hosts = result.stdout.split()
+    if not hosts:
+        raise RuntimeError(f"`{' '.join(command)}` printed no host name; set MASTER_ADDR yourself.")
+    return hosts[0]
 
 
 # ---------------------------------------------------------------------- device helpers

@@ -24,6 +24,17 @@ def _work_dir_files(config: Any, suffixes: tuple[str, ...]) -> list[str]:
     return found
 
 
+def _inside_git_work_tree() -> bool:
+    """Whether the working directory is in a git work tree (False when git is not installed)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"], capture_output=True, check=False
+        )
+    except OSError:
+        return False
+    return result.returncode == 0
+
+
 class _ScalarsByItem(BaseVisBackend):
     """Shared ``add_scalars``: no ``step`` key allowed, each item through ``add_scalar``."""
 
@@ -155,16 +166,9 @@ class DVCLiveVisBackend(_ScalarsByItem):
     def _init_env(self) -> None:
         dvclive = require("dvclive", "dvclive", "DVCLiveVisBackend")
         os.makedirs(self._save_dir, exist_ok=True)
-        inside_git = (
-            subprocess.run(
-                ["git", "rev-parse", "--is-inside-work-tree"], capture_output=True, check=False
-            ).returncode
-            == 0
-        )
-        if not inside_git and not os.path.isdir(".dvc"):
-            from dvc.repo import Repo
-
-            Repo.init(os.getcwd(), no_scm=True)
+        if not _inside_git_work_tree() and not os.path.isdir(".dvc"):
+            repo = require("dvc.repo", "dvc", "DVCLiveVisBackend")
+            repo.Repo.init(os.getcwd(), no_scm=True)  # DVC without git, as dvclive needs one
         kwargs = {"dir": self._save_dir, "save_dvc_exp": True, "cache_images": True}
         kwargs.update(self._init_kwargs or {})
         self._dvclive = dvclive.Live(**kwargs)

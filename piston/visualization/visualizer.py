@@ -107,6 +107,12 @@ class Visualizer(DrawingMixin, ManagerMixin):
                     continue
                 backend = VISBACKENDS.build(cfg)
             elif isinstance(item, BaseVisBackend):
+                if getattr(item, "_save_dir", None) is None and _requires_save_dir(type(item)):
+                    warnings.warn(
+                        f"Failed to add {type(item).__name__}, since save_dir is None but it "
+                        "needs one. Build the backend with a save_dir."
+                    )
+                    continue
                 backend = item
             else:
                 raise TypeError(

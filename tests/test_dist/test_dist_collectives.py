@@ -15,6 +15,7 @@ import piston.dist as dist
 
 
 def _check_process_info_and_tensor_collectives(rank: int, world_size: int) -> None:
+    _check_group_arguments(rank)
     assert dist.is_distributed()
     assert dist.get_rank() == rank
     assert dist.get_world_size() == world_size
@@ -43,6 +44,16 @@ def _check_process_info_and_tensor_collectives(rank: int, world_size: int) -> No
         assert data.item() == value, op
     with pytest.raises(ValueError, match="reduce op"):
         dist.all_reduce(torch.ones(1), op="median")
+    # integer mean: the true quotient written back into the int tensor, truncated toward zero
+    data = torch.tensor([-3, 3]) if rank == 0 else torch.tensor([0, 0])
+    dist.all_reduce(data, op="mean")
+    assert data.tolist() == [-1, 1]
+    assert data.dtype == torch.int64
+    # a non-contiguous view is reduced in place too
+    base = torch.arange(6.0).reshape(2, 3) * (rank + 1)
+    view = base.t()
+    dist.all_reduce(view)
+    assert base.tolist() == [[0.0, 3.0, 6.0], [9.0, 12.0, 15.0]]
 
     gathered = dist.all_gather(torch.tensor([rank, rank * 10]))
     assert [t.tolist() for t in gathered] == [[0, 0], [1, 10]]
@@ -90,6 +101,48 @@ def _check_process_info_and_tensor_collectives(rank: int, world_size: int) -> No
     data = torch.tensor([float(rank)])
     dist.all_reduce(data, group=dist.get_local_group())
     assert data.item() == float(rank)
+    # both ranks on one "node" of two: the local group is the ranks [0, 2)
+    from piston.dist.utils import _reset_local_group
+
+    _reset_local_group()
+    dist.init_local_group(node_rank=0, num_gpus_per_node=2)
+    assert (dist.get_local_rank(), dist.get_local_size()) == (rank, 2)
+    data = torch.tensor([float(rank + 1)])
+    dist.all_reduce(data, group=dist.get_local_group())
+    assert data.item() == 3.0
+
+
+def _check_group_arguments(rank: int) -> None:
+    """Every collective honours an explicit ``group`` (here a new group of both ranks)."""
+    import torch.distributed as torch_dist
+
+    group = torch_dist.new_group([0, 1])
+    assert dist.get_dist_info(group) == (rank, 2)
+    assert dist.is_main_process(group) == (rank == 0)
+    assert dist.get_backend(group) == "gloo"
+    assert dist.get_comm_device(group) == torch.device("cpu")
+    dist.barrier(group)
+    data = torch.tensor([rank + 1.0])
+    dist.all_reduce(data, op="max", group=group)
+    assert data.item() == 2.0
+    assert [t.item() for t in dist.all_gather(torch.tensor([rank]), group=group)] == [0, 1]
+    gathered = dist.gather(torch.tensor([rank]), dst=1, group=group)
+    assert [t.item() for t in gathered] == ([0, 1] if rank == 1 else [])
+    data = torch.tensor([float(rank)])
+    dist.broadcast(data, src=1, group=group)
+    assert data.item() == 1.0
+    seeds = dist.all_gather_object(dist.sync_random_seed(group), group=group)
+    assert seeds[0] == seeds[1]
+    objs = [f"rank {rank}"]
+    dist.broadcast_object_list(objs, src=1, group=group)
+    assert objs == ["rank 1"]
+    assert dist.gather_object(rank, dst=1, group=group) == ([0, 1] if rank == 1 else None)
+    tensors = {"x": torch.tensor([float(rank)])}
+    dist.all_reduce_dict(tensors, op="sum", group=group)
+    assert tensors["x"].item() == 1.0
+    params = [torch.full((2,), float(rank))]
+    dist.all_reduce_params(params, op="mean", group=group)
+    assert params[0].tolist() == [0.5, 0.5]
 
 
 def _check_object_collectives(rank: int, world_size: int, tmp_dir: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import OrderedDict
 
 import pytest
@@ -161,3 +162,69 @@ def test_cast_data_device_to_cuda_and_back() -> None:
     dist.cast_data_device(on_gpu, torch.device("cpu"), out)
     assert out["a"].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert dist.get_data_device(on_gpu).type == "cuda"
+
+
+def test_get_comm_device_follows_the_backend(monkeypatch) -> None:
+    import piston.dist.utils as dist_utils
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    expected = {
+        "nccl": torch.device("cuda", 1),
+        "smddp": torch.device("cuda", 1),  # SageMaker data parallel communicates on CUDA
+        "gloo": torch.device("cpu"),
+        "mpi": torch.device("cpu"),
+    }
+    for backend, device in expected.items():
+        monkeypatch.setattr(dist_utils, "get_backend", lambda group=None, b=backend: b)
+        assert dist.get_comm_device() == device, backend
+
+
+def test_init_dist_pytorch_in_a_world_of_one(monkeypatch) -> None:
+    """Real group of one: the start method becomes 'spawn' and ``timeout`` seconds reach torch."""
+    import datetime
+
+    import torch.distributed as torch_dist
+    from _dist import free_port
+
+    import piston.dist.utils as dist_utils
+
+    started: list[str] = []
+    monkeypatch.setattr(dist_utils.mp, "get_start_method", lambda allow_none=False: None)
+    monkeypatch.setattr(dist_utils.mp, "set_start_method", started.append)
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    dist.init_dist("pytorch", backend="gloo", timeout=7)
+    assert started == ["spawn"]
+    assert dist.get_dist_info() == (0, 1)
+    backend = torch_dist.distributed_c10d._get_default_group()._get_backend(torch.device("cpu"))
+    assert backend.options._timeout == datetime.timedelta(seconds=7)
+
+
+def test_init_dist_slurm_without_scontrol_says_what_to_set(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no scontrol on PATH
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    monkeypatch.setenv("SLURM_PROCID", "0")
+    monkeypatch.setenv("SLURM_NTASKS", "1")
+    monkeypatch.setenv("SLURM_NODELIST", "node[1-2]")
+    with pytest.raises(RuntimeError, match="set MASTER_ADDR"):
+        dist.init_dist("slurm", backend="gloo")
+    assert not dist.is_distributed()
+
+
+def test_init_dist_mpi_smddp_without_sagemaker(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "smdistributed", None)
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "0")
+    with pytest.raises(ModuleNotFoundError, match="SageMaker"):
+        dist.init_dist("mpi", backend="smddp")
+
+
+@pytest.mark.parametrize("init_backend", ["deepspeed", "colossalai"])
+def test_init_dist_missing_init_backend_package(monkeypatch, init_backend) -> None:
+    monkeypatch.setitem(sys.modules, init_backend, None)
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(ImportError, match=f"pip install {init_backend}"):
+        dist.init_dist("pytorch", backend="gloo", init_backend=init_backend)
+    assert not dist.is_distributed()

@@ -180,3 +180,126 @@ def test_aim_backend_calls(tmp_path, monkeypatch) -> None:
         ("run.__setitem__", ("hparams", {"lr": 0.1, "size": [1, 2]}), {}),
         ("run.close", (), {}),
     ]
+
+
+def _work_dir_with_files(tmp_path):
+    work_dir = tmp_path / "work"
+    (work_dir / "sub").mkdir(parents=True)
+    for name in ("cfg.py", "sub/epoch_1.pth", "run.log", "sub/scalars.json"):
+        (work_dir / name).write_text("x")
+    return work_dir
+
+
+def test_clearml_backend_calls(tmp_path, monkeypatch) -> None:
+    calls: list = []
+    logger = Recorder(calls, "logger.")
+    task = Recorder(calls, "task.", returns={"task.get_logger": logger})
+    _fake_module(monkeypatch, "clearml", calls, Task=Recorder(calls, "Task.", {"Task.init": task}))
+    work_dir = _work_dir_with_files(tmp_path)
+    backend = ClearMLVisBackend(init_kwargs={"project_name": "p"})
+    backend.add_scalars({"loss": torch.tensor(0.5), "acc": 1.0}, step=3)
+    with pytest.raises(AssertionError, match="step"):
+        backend.add_scalars({"step": 1})
+    image = np.zeros((2, 2, 3), dtype=np.uint8)
+    backend.add_image("img", image, step=4)
+    backend.add_config(Config({"work_dir": str(work_dir), "lr": 0.1}))
+    backend.close()
+    assert calls[:4] == [
+        ("Task.init", (), {"project_name": "p"}),
+        ("task.get_logger", (), {}),
+        ("logger.report_scalar", (), {"title": "loss", "series": "loss", "value": 0.5,
+                                      "iteration": 3}),
+        ("logger.report_scalar", (), {"title": "acc", "series": "acc", "value": 1.0,
+                                      "iteration": 3}),
+    ]  # fmt: skip
+    assert calls[4][0] == "logger.report_image"
+    assert calls[4][2]["iteration"] == 4
+    assert calls[5] == ("task.connect_configuration", ({"work_dir": str(work_dir), "lr": 0.1},), {})
+    uploads = sorted(
+        kw["artifact_object"] for name, _, kw in calls if name == "task.upload_artifact"
+    )
+    assert uploads == [str(work_dir / "cfg.py"), str(work_dir / "sub" / "epoch_1.pth")]
+    assert calls[-1] == ("task.close", (), {})
+
+
+def test_neptune_backend_calls(tmp_path, monkeypatch) -> None:
+    calls: list = []
+
+    class Run:
+        def __getitem__(self, key):
+            return Recorder(calls, f"run[{key}].")
+
+        def stop(self) -> None:
+            calls.append(("run.stop", (), {}))
+
+    class File:
+        @staticmethod
+        def from_content(text):
+            return ("content", text)
+
+        @staticmethod
+        def as_image(image):
+            return ("image", image.dtype.name, float(image.max()))
+
+    def init_run(**kwargs):
+        calls.append(("init_run", (), kwargs))
+        return Run()
+
+    _fake_module(monkeypatch, "neptune", calls, init_run=init_run)
+    _fake_module(monkeypatch, "neptune.types", calls, File=File)
+    backend = NeptuneVisBackend()
+    backend.add_scalars({"loss": torch.tensor(0.25)}, step=2)
+    backend.add_config(Config({"lr": 0.1}))
+    backend.add_image("img", np.full((2, 2, 3), 255, dtype=np.uint8), step=5)
+    backend.close()
+    assert calls[0] == ("init_run", (), {"mode": "offline"})  # offline unless told otherwise
+    assert calls[1] == ("run[loss].append", (0.25,), {"step": 2})
+    assert calls[2][0] == "run[config].upload"
+    assert "lr = 0.1" in calls[2][1][0][1]
+    assert calls[3] == ("run[images].append", (("image", "float32", 1.0),),
+                        {"name": "img", "step": 5})  # fmt: skip
+    assert calls[-1] == ("run.stop", (), {})
+
+
+def test_dvclive_backend_calls_without_git(tmp_path, monkeypatch) -> None:
+    calls: list = []
+
+    class Live(Recorder):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(calls, "live.")
+            calls.append(("Live", (), kwargs))
+
+        def __setattr__(self, name, value) -> None:
+            if name.startswith("_"):
+                object.__setattr__(self, name, value)
+            else:
+                calls.append(("live.set", (name, value), {}))
+
+    repo = Recorder(calls, "Repo.")
+    _fake_module(monkeypatch, "dvclive", calls, Live=Live)
+    _fake_module(monkeypatch, "dvc", calls)
+    _fake_module(monkeypatch, "dvc.repo", calls, Repo=repo)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git executable: DVC is set up without SCM
+    work_dir = _work_dir_with_files(tmp_path)
+    save_dir = str(tmp_path / "dvc_out")
+    backend = DVCLiveVisBackend(save_dir)
+    backend.add_scalar("loss", torch.tensor(0.5), step=7)
+    backend.add_image("img", np.zeros((2, 2, 3), dtype=np.uint8), step=8)
+    backend.add_config(Config({"work_dir": str(work_dir)}))
+    backend.close()
+    assert calls[0] == ("Repo.init", (str(tmp_path),), {"no_scm": True})
+    assert calls[1] == ("Live", (), {"dir": save_dir, "save_dvc_exp": True, "cache_images": True})
+    assert calls[2:5] == [
+        ("live.set", ("step", 7), {}),
+        ("live.log_metric", ("loss", 0.5), {}),
+        ("live.set", ("step", 8), {}),
+    ]
+    assert (calls[5][0], calls[5][1][0], calls[5][1][1].shape) == (
+        "live.log_image",
+        "img.png",
+        (2, 2, 3),
+    )
+    artifacts = sorted(args[0] for name, args, _ in calls if name == "live.log_artifact")
+    assert artifacts == [str(work_dir / "cfg.py"), str(work_dir / "sub" / "scalars.json")]
+    assert calls[-1] == ("live.end", (), {})

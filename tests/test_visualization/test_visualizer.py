@@ -173,3 +173,11 @@ def test_child_registry_backend_needing_save_dir_is_skipped(tmp_path) -> None:
     assert backend._save_dir == os.path.join(str(tmp_path), "vis_data")
     vis.add_scalars({"loss": 0.5}, step=7)
     assert backend.calls == [("scalars", {"loss": 0.5}, 7, None)]
+
+
+def test_backend_instance_without_required_save_dir_is_skipped(tmp_path) -> None:
+    with pytest.warns(UserWarning, match="Failed to add LocalVisBackend"):
+        vis = Visualizer(vis_backends=[LocalVisBackend(None), RecordingBackend()])
+    assert list(vis._vis_backends) == ["RecordingBackend"]  # save_dir is optional there
+    kept = LocalVisBackend(str(tmp_path))
+    assert Visualizer(vis_backends=kept).get_backend("LocalVisBackend") is kept
