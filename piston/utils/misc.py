@@ -224,6 +224,11 @@ def slice_list(in_list: list, lens: int | list[int]) -> list[list]:
     if isinstance(lens, int):
         if lens <= 0:
             raise ValueError(f"lens must be a positive int, but got {lens}")
+        if len(in_list) % lens:
+            raise ValueError(
+                f"the list length {len(in_list)} is not a multiple of lens={lens}; pass a list "
+                "of chunk lengths to split it unevenly."
+            )
         lens = [lens] * (len(in_list) // lens)
     elif not isinstance(lens, list):
         raise TypeError(f'"lens" must be an integer or a list of integers, but got {type(lens)}')

@@ -43,9 +43,16 @@ def _top_level_of(package: str) -> str | None:
     except metadata.PackageNotFoundError:
         return None
     top_level = dist.read_text("top_level.txt")
-    if top_level:
-        return top_level.split("\n")[0].strip() or None
-    return None
+    names = [name.strip() for name in (top_level or "").splitlines() if name.strip()]
+    if not names:
+        return None
+    # PyYAML lists ``_yaml`` (a private shim) before ``yaml``: prefer the module named like the
+    # distribution, then the first public one.
+    normalized = package.lower().replace("-", "_")
+    for name in names:
+        if name.lower() == normalized:
+            return name
+    return next((name for name in names if not name.startswith("_")), names[0])
 
 
 def get_installed_path(package: str) -> str:

@@ -65,6 +65,8 @@ def test_slice_and_concat_list():
         slice_list([1, 2, 3], [1, 1])
     with pytest.raises(TypeError):
         slice_list([1, 2], "2")
+    with pytest.raises(ValueError, match="not a multiple of lens=2"):
+        slice_list([1, 2, 3], 2)
     assert concat_list([[1, 2], [3], []]) == [1, 2, 3]
 
 

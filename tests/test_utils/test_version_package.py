@@ -85,3 +85,13 @@ def test_package_helpers():
     call_command([sys.executable, "-c", "pass"])
     with pytest.raises(subprocess.CalledProcessError):
         call_command([sys.executable, "-c", "raise SystemExit(3)"])
+
+
+def test_get_installed_path_prefers_the_public_top_level_module():
+    # PyYAML's top_level.txt lists the private shim ``_yaml`` before ``yaml``.
+    import yaml
+
+    expected = os.path.dirname(yaml.__file__)
+    assert get_installed_path("PyYAML") == expected
+    assert get_installed_path("pyyaml") == expected
+    assert get_installed_path("yaml") == expected

@@ -20,7 +20,12 @@ import torch.nn as nn
 
 from piston.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 
-__all__ = ["build_optim_wrapper", "register_torch_optimizers", "register_optional_optimizers"]
+__all__ = [
+    "build_optim_wrapper",
+    "optional_optimizer_hint",
+    "register_optional_optimizers",
+    "register_torch_optimizers",
+]
 
 # registered name -> (module, attribute); registered only when the top-level package exists.
 _OPTIONAL_OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -38,6 +43,14 @@ _BNB_OPTIMIZERS = (
     "PagedAdamW8bit", "PagedLion", "PagedLion8bit", "RMSprop", "RMSprop8bit", "RMSprop32bit",
     "SGD", "SGD8bit", "SGD32bit",
 )  # fmt: skip
+# top-level module -> the distribution to ``pip install``.
+_PIP_NAMES = {
+    "dadaptation": "dadaptation",
+    "lion_pytorch": "lion-pytorch",
+    "Sophia": "Sophia-Optimizer",
+    "transformers": "transformers",
+    "bitsandbytes": "bitsandbytes",
+}
 
 
 def register_torch_optimizers() -> list[str]:
@@ -98,6 +111,34 @@ def register_optional_optimizers() -> list[str]:
                 OPTIMIZERS.register_module(name=name, module=factory)
                 names.append(name)
     return names
+
+
+def optional_optimizer_hint(name: str) -> str | None:
+    """What to do when ``name``, a known third-party optimizer, is not registered.
+
+    Args:
+        name: The optimizer ``type`` of a config.
+
+    Returns:
+        A sentence naming the package to install, or None if ``name`` is no known optional
+        optimizer (or it is registered).
+    """
+    if name in OPTIMIZERS.module_dict:
+        return None
+    module = _OPTIONAL_OPTIMIZERS.get(name, (None,))[0]
+    if module is None and name.removeprefix("bnb_") in _BNB_OPTIMIZERS:
+        module = "bitsandbytes"
+    if module is None:
+        return None
+    pip_name = _PIP_NAMES[module]
+    hint = (
+        f"`{name}` comes from the optional package `{pip_name}`, which is not installed: "
+        f"run `pip install {pip_name}` (optimizers of installed packages are registered when "
+        "piston.optim is imported)."
+    )
+    if name == "Adafactor":
+        hint += " torch's own Adafactor is registered as `TorchAdafactor`."
+    return hint
 
 
 def _npu_needs_amp() -> bool:

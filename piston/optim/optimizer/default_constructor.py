@@ -132,6 +132,11 @@ class DefaultOptimWrapperConstructor:
             with OPTIMIZERS.switch_scope_and_registry(None) as registry:
                 optimizer_cls = registry.get(optimizer_type)
             if optimizer_cls is None:
+                from piston.optim.optimizer.builder import optional_optimizer_hint
+
+                hint = optional_optimizer_hint(optimizer_type)
+                if hint is not None:
+                    raise KeyError(f"{optimizer_type} is not in the optimizer registry. {hint}")
                 # Let the registry raise its KeyError, which lists the closest names.
                 OPTIMIZERS.build(optimizer_cfg)
         if not callable(optimizer_cls):

@@ -41,6 +41,13 @@ class ConstantParamScheduler(_ParamScheduler):
             raise ValueError(
                 f"Constant multiplicative factor should between 0 and 1, but got {factor}."
             )
+        if factor == 0 and end != INF and end - begin > 1:
+            # The value is restored by dividing the current one by ``factor`` at the last step.
+            raise ValueError(
+                f"factor=0 cannot be undone at the end of the range (step {end - 1}): the rule "
+                "divides the current value by `factor`. Use a small positive factor such as "
+                "1e-3."
+            )
         self.factor = factor
         self.total_iters = end - begin - 1
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)

@@ -47,6 +47,13 @@ class LinearParamScheduler(_ParamScheduler):
             raise ValueError(
                 f"Ending multiplicative factor should between 0 and 1, but got {end_factor}."
             )
+        if start_factor == 0 and end - begin > 1:
+            # The rule multiplies the current value, so a value set to 0 at step 0 can never
+            # grow again (the next step would divide by zero).
+            raise ValueError(
+                "start_factor=0 cannot warm up: the linear rule scales the current value, "
+                "which would stay 0. Use a small positive factor such as 1e-3."
+            )
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = end - begin - 1

@@ -195,7 +195,7 @@ class _ParamScheduler:
                     UserWarning,
                     stacklevel=2,
                 )
-            elif self.optimizer._global_step < 0:  # type: ignore[union-attr]
+            elif self.optimizer._global_step < 0 and not self._accumulating():  # type: ignore[union-attr]
                 warnings.warn(
                     "Detected call of `scheduler.step()` before `optimizer.step()`. In PyTorch "
                     "1.1.0 and later, you should call them in the opposite order: "
@@ -212,6 +212,17 @@ class _ParamScheduler:
                 group[self.param_name] = value
                 self.print_value(self.verbose, i, value)
         self._last_value = [group[self.param_name] for group in self.optimizer.param_groups]
+
+    def _accumulating(self) -> bool:
+        """Whether a wrapper has run backward passes whose step waits for a full window.
+
+        With ``accumulative_counts > 1`` the first iterations legitimately end without an
+        optimizer step, so the "scheduler before optimizer" warning would be spurious.
+        """
+        return (
+            isinstance(self.optimizer, BaseOptimWrapper)
+            and getattr(self.optimizer, "_inner_count", 0) > 0
+        )
 
     def print_value(self, is_verbose: bool, group: int, value: float) -> None:
         """Log the new value of ``group`` when ``is_verbose``."""

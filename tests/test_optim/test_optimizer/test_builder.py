@@ -98,6 +98,26 @@ def test_npu_without_full_precision_forces_amp_wrapper(monkeypatch) -> None:
     assert type(build_optim_wrapper(nn.Linear(2, 2), cfg)) is OptimWrapper
 
 
+@pytest.mark.parametrize(
+    ("name", "package"),
+    [
+        ("Lion", "lion-pytorch"),
+        ("DAdaptAdam", "dadaptation"),
+        ("SophiaG", "Sophia-Optimizer"),
+        ("Adam8bit", "bitsandbytes"),
+        ("bnb_AdamW", "bitsandbytes"),
+        ("Adafactor", "transformers"),
+    ],
+)
+def test_missing_optional_optimizer_names_its_package(monkeypatch, name, package) -> None:
+    # As on a machine without the package: the name is not registered.
+    monkeypatch.delitem(OPTIMIZERS.module_dict, name, raising=False)
+    with pytest.raises(KeyError, match=f"pip install {package}"):
+        build_optim_wrapper(nn.Linear(2, 2), {"optimizer": {"type": name, "lr": 0.1}})
+    assert builder_module.optional_optimizer_hint("SDG") is None
+    assert builder_module.optional_optimizer_hint("SGD") is None
+
+
 def test_unknown_optimizer_lists_closest_names() -> None:
     with pytest.raises(KeyError, match="SGD"):
         build_optim_wrapper(nn.Linear(2, 2), {"optimizer": {"type": "SDG", "lr": 0.1}})

@@ -134,6 +134,23 @@ def test_step_before_optimizer_step_warns() -> None:
         scheduler2.step()
 
 
+def test_accumulation_window_does_not_trigger_the_order_warning() -> None:
+    # With accumulative_counts=2 the first iteration ends without an optimizer step, yet the
+    # order (update_params, then scheduler.step) is right: no warning.
+    model = nn.Linear(2, 1)
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=2)
+    scheduler = StepLR(wrapper, step_size=2, by_epoch=False)
+    wrapper.update_params(model(torch.ones(1, 2)).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scheduler.step()
+    # Stepping the scheduler before any backward through the wrapper still warns.
+    idle = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=2)
+    idle_scheduler = StepLR(idle, step_size=2, by_epoch=False)
+    with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`"):
+        idle_scheduler.step()
+
+
 def test_verbose_logs_each_update(monkeypatch) -> None:
     messages: list[str] = []
     monkeypatch.setattr(base_module, "print_log", lambda msg, *a, **k: messages.append(msg))
@@ -224,8 +241,21 @@ def test_argument_errors() -> None:
         LinearLR(_sgd(), start_factor=1.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         LinearLR(_sgd(), end_factor=-0.1)
+    # 0 would stay 0 under the recursive rule (and the next step would divide by zero).
+    with pytest.raises(ValueError, match="start_factor=0"):
+        LinearLR(_sgd(), start_factor=0.0, end=5)
+    single_step = LinearLR(_sgd(), start_factor=0.0, end=1)  # one step only: nothing to grow
+    assert single_step.get_last_value() == [0.0]
     with pytest.raises(ValueError, match="between 0 and 1"):
         ConstantLR(_sgd(), factor=2)
+    # Restoring the value at the last step divides by the factor.
+    with pytest.raises(ValueError, match="factor=0"):
+        ConstantLR(_sgd(), factor=0.0, end=3)
+    frozen = ConstantLR(_sgd(), factor=0.0)  # no end: the value simply stays 0
+    for _ in range(3):
+        frozen.optimizer.step()
+        frozen.step()
+    assert frozen.get_last_value() == [0.0]
     with pytest.raises(AssertionError, match="eta_min"):
         CosineAnnealingLR(_sgd(), eta_min=0.1, eta_min_ratio=0.1)
     with pytest.raises(ValueError, match="eta_min"):
