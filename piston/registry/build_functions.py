@@ -323,4 +323,15 @@ def build_optimizer_from_cfg(
             "torch's own is registered as `TorchAdafactor`.",
             logging.INFO,
         )
-    return build_from_cfg(cfg, registry, default_args)
+    try:
+        return build_from_cfg(cfg, registry, default_args)
+    except KeyError as err:
+        name = cfg.get("type") if isinstance(cfg, Mapping) else None
+        if not isinstance(name, str):
+            raise
+        from piston.optim.optimizer.builder import optional_optimizer_hint
+
+        hint = optional_optimizer_hint(name)
+        if hint is None:
+            raise
+        raise KeyError(f"{name} is not in the optimizer registry. {hint}") from err

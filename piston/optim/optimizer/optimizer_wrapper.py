@@ -37,6 +37,7 @@ _NULL_CONTEXT = nullcontext()  # reusable and reentrant
 _PER_CALL_METHODS = frozenset(
     ("scale_loss", "backward", "should_update", "step", "zero_grad", "update_params")
 )
+_UNCOUNTED_METHODS = _PER_CALL_METHODS - {"step"}
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -127,16 +128,27 @@ class OptimWrapper(BaseOptimWrapper):
             and not step_kwargs
             and not zero_kwargs
             and not self.clip_grad_kwargs
-            and _PER_CALL_METHODS.isdisjoint(self.__dict__)
         ):
             # What the general path below does for a plain wrapper stepping every call (no
-            # scaling, always an update), written out: it runs every iteration.
-            loss.backward()
-            self._inner_count += 1
-            optimizer = self.optimizer
-            optimizer.step()
-            optimizer.zero_grad()
-            return
+            # scaling, always an update), written out: it runs every iteration. An instance
+            # ``step`` is allowed when it is a parameter scheduler's call counter (every run
+            # with a scheduler has one); any other instance-patched method takes the general
+            # path, so that it is called.
+            patched = self.__dict__
+            counted = patched.get("step")
+            if counted is None and _PER_CALL_METHODS.isdisjoint(patched):
+                loss.backward()
+                self._inner_count += 1
+                optimizer = self.optimizer
+                optimizer.step()
+                optimizer.zero_grad()
+                return
+            if getattr(counted, "_with_counter", False) and _UNCOUNTED_METHODS.isdisjoint(patched):
+                loss.backward()
+                self._inner_count += 1
+                counted()  # counts, then ``OptimWrapper.step``: no clipping configured
+                self.optimizer.zero_grad()
+                return
         loss = self.scale_loss(loss)
         self.backward(loss)
         if self.should_update():

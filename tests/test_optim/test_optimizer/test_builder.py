@@ -199,3 +199,13 @@ def test_bitsandbytes_names_are_prefixed_on_collision(monkeypatch) -> None:
     finally:
         for name in names:
             OPTIMIZERS.module_dict.pop(name, None)
+
+
+def test_optimizers_build_directly_also_names_the_missing_package(monkeypatch) -> None:
+    # ``OPTIMIZERS.build`` (no optimizer-wrapper constructor in between) gives the same hint.
+    monkeypatch.delitem(OPTIMIZERS.module_dict, "Lion", raising=False)
+    params = nn.Linear(2, 2).parameters()
+    with pytest.raises(KeyError, match="pip install lion-pytorch"):
+        OPTIMIZERS.build(dict(type="Lion", params=params, lr=0.1))
+    with pytest.raises(KeyError, match="SGD"):  # unknown names keep the registry's message
+        OPTIMIZERS.build(dict(type="SDG", params=nn.Linear(2, 2).parameters(), lr=0.1))

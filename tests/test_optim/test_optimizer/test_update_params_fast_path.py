@@ -60,3 +60,56 @@ def test_clip_grad_takes_the_general_path() -> None:
     clipped, _ = _train(factory, steps=1)
     plain, _ = _train(OptimWrapper, steps=1)
     assert not all(torch.equal(a, b) for a, b in zip(clipped, plain))
+
+
+def test_a_scheduler_counter_keeps_the_fast_path(monkeypatch) -> None:
+    """Attaching a parameter scheduler patches a counting ``step`` onto the wrapper; the fast
+    path still applies (``scale_loss``/``should_update`` are not called), the counter still
+    counts, and the result is the general path's, bit for bit."""
+    from piston.optim import LinearLR
+
+    def factory(optimizer):
+        wrapper = OptimWrapper(optimizer)
+        wrapper._scheduler = LinearLR(wrapper, start_factor=0.5, by_epoch=False, end=10)
+        return wrapper
+
+    class _SubclassWithScheduler(OptimWrapper):
+        pass
+
+    def general_factory(optimizer):
+        wrapper = _SubclassWithScheduler(optimizer)
+        wrapper._scheduler = LinearLR(wrapper, start_factor=0.5, by_epoch=False, end=10)
+        return wrapper
+
+    general, other = _train(general_factory)
+    calls: list[str] = []
+    original = OptimWrapper.scale_loss
+    monkeypatch.setattr(
+        OptimWrapper, "scale_loss", lambda self, loss: calls.append("scale") or original(self, loss)
+    )
+    fast, wrapper = _train(factory)
+    assert calls == []  # the fast branch ran
+    assert getattr(wrapper.__dict__["step"], "_with_counter", False)
+    assert wrapper._global_step == other._global_step == 4  # counted: -1 at attach, +1 a step
+    assert all(torch.equal(a, b) for a, b in zip(fast, general))
+
+
+def test_a_counter_plus_another_patched_method_takes_the_general_path() -> None:
+    from piston.optim import LinearLR
+
+    calls: list[str] = []
+
+    def factory(optimizer):
+        wrapper = OptimWrapper(optimizer)
+        LinearLR(wrapper, start_factor=0.5, by_epoch=False, end=10)
+        original = wrapper.zero_grad
+
+        def zero_grad(**kwargs):
+            calls.append("zero_grad")
+            original(**kwargs)
+
+        wrapper.zero_grad = zero_grad
+        return wrapper
+
+    _train(factory, steps=2)
+    assert calls == ["zero_grad"] * 2
