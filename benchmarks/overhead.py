@@ -12,7 +12,11 @@ plain loop: between the model's kernels it costs several times more than alone (
 branch predictors are cold), which is why every microsecond the engine spends per iteration
 counts more here than a micro-benchmark of it suggests.
 
-Usage: ``python benchmarks/overhead.py [--iters 2000] [--rounds 5] [--calibrate] [--json F]``
+``--breakdown`` also runs the Runner with groups of default hooks switched off (no logger; no
+logger and no timer; no default hooks at all), to show where the per-iteration time goes.
+
+Usage: ``python benchmarks/overhead.py [--iters 2000] [--rounds 5] [--calibrate] [--breakdown]
+[--json F]``
 """
 
 from __future__ import annotations
@@ -80,7 +84,15 @@ def plain_loop(loader: DataLoader, warmup: int, extra: bool = False) -> float:
     return (time.perf_counter() - start) / (len(loader) - warmup)
 
 
-def piston_loop(loader: DataLoader, warmup: int, work_dir: str) -> float:
+DEFAULT_HOOKS = ("runtime_info", "timer", "logger", "param_scheduler", "checkpoint", "sampler_seed")
+BREAKDOWN = {
+    "no logger": ("logger",),
+    "no logger, no timer": ("logger", "timer"),
+    "no default hooks": DEFAULT_HOOKS,
+}
+
+
+def piston_loop(loader: DataLoader, warmup: int, work_dir: str, off: tuple = ()) -> float:
     from piston.hooks import Hook
     from piston.model import BaseModel
     from piston.runner import Runner
@@ -110,13 +122,15 @@ def piston_loop(loader: DataLoader, warmup: int, work_dir: str) -> float:
             self.end = time.perf_counter()
 
     clock = Clock()
+    default_hooks: dict = dict(checkpoint=None, logger=dict(type="LoggerHook", interval=10))
+    default_hooks.update(dict.fromkeys(off))
     runner = Runner(
         model=Net(),
         work_dir=work_dir,
         train_dataloader=loader,
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01, momentum=0.9)),
         train_cfg=dict(by_epoch=True, max_epochs=1),
-        default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=10)),
+        default_hooks=default_hooks,
         custom_hooks=[clock],
         log_level="WARNING",
         randomness=dict(seed=0),
@@ -136,6 +150,11 @@ def main() -> None:
         action="store_true",
         help="also measure what a fixed piece of pure-Python work costs inside this loop "
         "compared with the same work timed on its own",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the Runner with groups of default hooks switched off",
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -185,6 +204,23 @@ def main() -> None:
             f"{in_loop * 1e6:.2f} us per iteration inside the training loop "
             f"({in_loop / alone:.1f}x)"
         )
+    if args.breakdown:
+        # Each round times the plain loop next to every variant; the medians of the per-round
+        # differences cancel the machine's drift between rounds.
+        deltas: dict[str, list[float]] = {name: [] for name in ("all hooks", *BREAKDOWN)}
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(args.rounds):
+                a = plain_loop(loader, args.warmup)
+                deltas["all hooks"].append(piston_loop(loader, args.warmup, f"{tmp}/{r}") - a)
+                for name, off in BREAKDOWN.items():
+                    b = piston_loop(loader, args.warmup, f"{tmp}/{r}{name}", off)
+                    deltas[name].append(b - a)
+        result["breakdown_us_over_plain"] = {}
+        print("breakdown: median per-round time over the plain loop")
+        for name, values in deltas.items():
+            delta = statistics.median(values) * 1e6
+            result["breakdown_us_over_plain"][name] = delta
+            print(f"  {name:22s} +{delta:6.1f} us/iter")
     if args.json:
         with open(args.json, "w") as fobj:
             json.dump(result, fobj, indent=2)
