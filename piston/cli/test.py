@@ -32,4 +32,4 @@ def run(args: argparse.Namespace) -> int:
         build_runner(cfg).test()
         return 0
 
-    return run_with_clear_errors(body, "test")
+    return run_with_clear_errors(body, "test", args)

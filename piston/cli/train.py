@@ -136,10 +136,12 @@ def build_runner(cfg: Any) -> Any:
     return Runner.from_cfg(cfg)
 
 
-def run_with_clear_errors(body: Any, command: str) -> int:
+def run_with_clear_errors(body: Any, command: str, args: Any = None) -> int:
     """Run ``body()``; user mistakes print one ``piston <command>: error: ...`` line (status 2).
 
-    Set ``PISTON_TRACEBACK=1`` to see the full traceback instead.
+    When the error was raised while building one part of the config, the line names that part,
+    the config file (``args.config``) and the ``--cfg-options`` that changed it. Set
+    ``PISTON_TRACEBACK=1`` to see the full traceback instead.
     """
     from piston.cli import USER_ERRORS, fail
 
@@ -150,9 +152,32 @@ def run_with_clear_errors(body: Any, command: str) -> int:
     except USER_ERRORS as err:
         message = err.args[0] if isinstance(err, KeyError) and len(err.args) == 1 else err
         return fail(
-            f"{type(err).__name__}: {message} (set PISTON_TRACEBACK=1 for the traceback)",
+            f"{type(err).__name__}: {message}{_where(err, args)} "
+            "(set PISTON_TRACEBACK=1 for the traceback)",
             prog=f"piston {command}",
         )
+
+
+def _where(err: BaseException, args: Any) -> str:
+    """`` [in `section` of FILE; --cfg-options k=v]`` for an error raised while building."""
+    from piston.runner._sections import section_of
+
+    section = section_of(err)
+    if section is None:
+        return ""
+    where = f"`{section}`"
+    config = getattr(args, "config", None)
+    if config:
+        where += f" of {config}"
+    root = section.split("[")[0]  # custom_hooks[1] -> custom_hooks
+    options = [
+        f"{key}={value!r}"
+        for key, value in (getattr(args, "cfg_options", None) or {}).items()
+        if key == root or key.startswith(f"{root}.") or root.startswith(f"{key}.")
+    ]
+    if options:
+        where += f"; changed by --cfg-options {' '.join(options)}"
+    return f" [in {where}]"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -164,4 +189,4 @@ def run(args: argparse.Namespace) -> int:
         build_runner(cfg).train()
         return 0
 
-    return run_with_clear_errors(body, "train")
+    return run_with_clear_errors(body, "train", args)

@@ -59,8 +59,9 @@ def insert_hook(hooks: list, hook: Any) -> None:
     hooks.insert(index, hook)
 
 
-def default_hook_configs(overrides: dict | None) -> list:
-    """The default hooks updated by the user's ``default_hooks`` (hooks.md §2)."""
+def default_hook_configs(overrides: dict | None, named: bool = False) -> list:
+    """The default hooks updated by the user's ``default_hooks`` (hooks.md §2); with ``named``,
+    ``(name, hook)`` pairs."""
     configs: dict[str, Any] = {name: dict(cfg) for name, cfg in DEFAULT_HOOKS}
     for name, hook in (overrides or {}).items():
         if name in configs and hook is None:
@@ -72,6 +73,8 @@ def default_hook_configs(overrides: dict | None) -> list:
                 f"{[n for n, _ in DEFAULT_HOOKS]} can be removed with None."
             )
         configs[name] = hook
+    if named:
+        return [(name, hook) for name, hook in configs.items() if hook is not None]
     return [hook for hook in configs.values() if hook is not None]
 
 

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from piston.registry import LOOPS
 
 from ._resume import capture_train_state, isolated_rng, make_data_iterator, sampler_of
+from ._sections import building
 from .amp import autocast
 from .utils import capture_rng_state
 
@@ -40,9 +41,10 @@ class BaseLoop(metaclass=ABCMeta):
         self._runner = runner
         if isinstance(dataloader, dict):
             diff_rank_seed = runner._randomness_cfg.get("diff_rank_seed", False)
-            self.dataloader = runner.build_dataloader(
-                dataloader, seed=runner.seed, diff_rank_seed=diff_rank_seed
-            )
+            with building(_dataloader_section(runner, dataloader)):
+                self.dataloader = runner.build_dataloader(
+                    dataloader, seed=runner.seed, diff_rank_seed=diff_rank_seed
+                )
         else:
             self.dataloader = dataloader
 
@@ -53,6 +55,14 @@ class BaseLoop(metaclass=ABCMeta):
     @abstractmethod
     def run(self) -> Any:
         """Execute the loop."""
+
+
+def _dataloader_section(runner: Any, dataloader: dict) -> str:
+    """``train_dataloader``/``val_dataloader``/``test_dataloader``: the runner's config it is."""
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        if getattr(runner, f"_{name}", None) is dataloader:
+            return name
+    return "dataloader"
 
 
 def _calc_dynamic_intervals(
@@ -158,6 +168,10 @@ class EpochBasedTrainLoop(_TrainLoopMixin, BaseLoop):
         self._max_epochs = int(max_epochs)
         if self._max_epochs != max_epochs:
             raise AssertionError(f"`max_epochs` should be a integer number, but get {max_epochs}.")
+        if self._max_epochs < 0:
+            raise ValueError(
+                f"train_cfg.max_epochs must be a number of epochs >= 0, but got {max_epochs}."
+            )
         self._max_iters = self._max_epochs * len(self.dataloader)
         self._init_train_state(val_begin, val_interval, dynamic_intervals)
 
@@ -299,6 +313,10 @@ class IterBasedTrainLoop(_TrainLoopMixin, BaseLoop):
         self._max_iters = int(max_iters)
         if self._max_iters != max_iters:
             raise AssertionError(f"`max_iters` should be a integer number, but get {max_iters}")
+        if self._max_iters < 0:
+            raise ValueError(
+                f"train_cfg.max_iters must be a number of iterations >= 0, but got {max_iters}."
+            )
         self._max_epochs = 1
         self._init_train_state(val_begin, val_interval, dynamic_intervals)
         self.dataloader_iterator = _InfiniteDataloaderIterator(self.dataloader)
@@ -379,7 +397,8 @@ class _EvalLoop(BaseLoop):
         from piston.evaluator import Evaluator
 
         if isinstance(evaluator, (dict, list)):
-            self.evaluator = runner.build_evaluator(evaluator)
+            with building(f"{self._mode}_evaluator"):
+                self.evaluator = runner.build_evaluator(evaluator)
         else:
             if not isinstance(evaluator, Evaluator):
                 raise AssertionError(

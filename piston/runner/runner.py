@@ -29,6 +29,7 @@ from ._hooks import (
     stage_hook_lists,
 )
 from ._model_setup import apply_model_transforms, init_model_weights, maybe_compile, unwrap
+from ._sections import building
 from .checkpoint import find_latest_checkpoint
 from .loops import BaseLoop, TestLoop, ValLoop
 from .priority import Priority
@@ -380,7 +381,8 @@ class Runner:
         return MessageHub.get_instance(**message_hub)
 
     def build_visualizer(self, visualizer: Any = None) -> Any:
-        return _build.build_visualizer(visualizer, self._global_name(), self._log_dir)
+        with building("visualizer"):
+            return _build.build_visualizer(visualizer, self._global_name(), self._log_dir)
 
     def _global_name(self) -> str:
         """Instance name of this runner's ManagerMixin objects (the experiment name if free)."""
@@ -392,16 +394,21 @@ class Runner:
         if isinstance(model, dict):
             from piston.registry import MODELS
 
-            return MODELS.build(model)
+            with building("model"):
+                return MODELS.build(model)
         raise TypeError(
             f"model should be a nn.Module object or dict, but got {type(model).__name__}: {model!r}"
         )
 
     def wrap_model(self, model_wrapper_cfg: dict | None, model: nn.Module) -> nn.Module:
-        return _build.wrap_model(model, model_wrapper_cfg, self.cfg, self._distributed, self.logger)
+        with building("model_wrapper_cfg"):
+            return _build.wrap_model(
+                model, model_wrapper_cfg, self.cfg, self._distributed, self.logger
+            )
 
     def build_optim_wrapper(self, optim_wrapper: Any) -> Any:
-        return _build.build_optim_wrapper(optim_wrapper, self.model)
+        with building("optim_wrapper"):
+            return _build.build_optim_wrapper(optim_wrapper, self.model)
 
     def scale_lr(self, optim_wrapper: Any, auto_scale_lr: dict | None = None) -> None:
         if auto_scale_lr is not None and not isinstance(auto_scale_lr, dict):
@@ -432,13 +439,14 @@ class Runner:
                 "the latter depends on the former"
             )
         loop = self._train_loop if isinstance(self._train_loop, BaseLoop) else None
-        return _build.build_param_scheduler(
-            scheduler,
-            self.optim_wrapper,
-            max_epochs=loop.max_epochs if loop is not None else None,
-            max_iters=loop.max_iters if loop is not None else None,
-            epoch_length=len(loop.dataloader) if loop is not None else None,
-        )
+        with building("param_scheduler"):
+            return _build.build_param_scheduler(
+                scheduler,
+                self.optim_wrapper,
+                max_epochs=loop.max_epochs if loop is not None else None,
+                max_iters=loop.max_iters if loop is not None else None,
+                epoch_length=len(loop.dataloader) if loop is not None else None,
+            )
 
     def build_evaluator(self, evaluator: Any) -> Any:
         return _build.build_evaluator(evaluator)
@@ -450,20 +458,24 @@ class Runner:
         return _build.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
 
     def build_train_loop(self, loop: BaseLoop | dict) -> BaseLoop:
-        return _build.build_train_loop(self, loop)
+        with building("train_cfg"):
+            return _build.build_train_loop(self, loop)
 
     def build_val_loop(self, loop: BaseLoop | dict) -> BaseLoop:
-        return _build.build_eval_loop(
-            self, loop, ValLoop, self._val_dataloader, self._val_evaluator
-        )
+        with building("val_cfg"):
+            return _build.build_eval_loop(
+                self, loop, ValLoop, self._val_dataloader, self._val_evaluator
+            )
 
     def build_test_loop(self, loop: BaseLoop | dict) -> BaseLoop:
-        return _build.build_eval_loop(
-            self, loop, TestLoop, self._test_dataloader, self._test_evaluator
-        )
+        with building("test_cfg"):
+            return _build.build_eval_loop(
+                self, loop, TestLoop, self._test_dataloader, self._test_evaluator
+            )
 
     def build_log_processor(self, log_processor: Any) -> Any:
-        return _build.build_log_processor(log_processor)
+        with building("log_processor"):
+            return _build.build_log_processor(log_processor)
 
     # ------------------------------------------------------------------ run
     def train(self) -> nn.Module:
@@ -561,12 +573,14 @@ class Runner:
 
     def register_default_hooks(self, hooks: dict | None = None) -> None:
         """Register the six default hooks, updated by ``hooks`` (``hooks.md`` §2)."""
-        for hook in default_hook_configs(hooks):
-            self.register_hook(hook)
+        for name, hook in default_hook_configs(hooks, named=True):
+            with building(f"default_hooks.{name}"):
+                self.register_hook(hook)
 
     def register_custom_hooks(self, hooks: list) -> None:
-        for hook in hooks:
-            self.register_hook(hook)
+        for index, hook in enumerate(hooks):
+            with building(f"custom_hooks[{index}]"):
+                self.register_hook(hook)
 
     def register_hooks(
         self, default_hooks: dict | None = None, custom_hooks: list | None = None

@@ -95,6 +95,29 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, expected) -> None:
     assert expected in lines[0]
 
 
+@pytest.mark.parametrize(
+    ("option", "where"),
+    [
+        ("optim_wrapper.optimizer.lr=abc", "`optim_wrapper`"),
+        ("model.width=abc", "`model`"),
+        ("train_dataloader.batch_size=0", "`train_dataloader`"),
+        ("train_cfg.max_epochs=-1", "`train_cfg`"),
+        ("default_hooks.logger.interval=0", "`default_hooks.logger`"),
+        ("param_scheduler.0.end=0", "`param_scheduler`"),
+    ],
+)
+def test_bad_value_names_the_config_part_file_and_option(tmp_path, capsys, option, where) -> None:
+    """The error line says which part of the config failed to build, in which file, and which
+    ``--cfg-options`` item changed it."""
+    status = main(["train", str(CONFIG), "--work-dir", str(tmp_path), "--cfg-options", option])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert status == 2
+    assert len(lines) == 1, lines
+    key, value = option.split("=")
+    shown = repr(value) if not value.lstrip("-").isdigit() else value
+    assert f"[in {where} of {CONFIG}; changed by --cfg-options {key}={shown}]" in lines[0]
+
+
 def test_corrupt_checkpoint_is_one_clear_line(tmp_path, capsys) -> None:
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"PK\x03\x04 truncated zip")
