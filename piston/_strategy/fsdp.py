@@ -305,39 +305,20 @@ class FSDPStrategy(DDPStrategy):
     def _rank_file(self, filename: str) -> str:
         return osp.join(filename, f"rank{self._rank}.pth")
 
-    def load_checkpoint(
-        self,
-        filename: str,
-        *,
-        map_location: str | Callable = "cpu",
-        strict: bool = False,
-        revise_keys: list = _DEFAULT_REVISE_KEYS,
-        callback: Callable | None = None,
-    ) -> dict:
-        """Load ``filename`` (full state) or ``filename/rank<r>.pth`` (per-rank state)."""
+    def _read_checkpoint(self, filename: str, map_location: str | Callable) -> Any:
+        """``filename`` (full state) or ``filename/rank<r>.pth`` (per-rank state)."""
+        if self._full_state:
+            return super()._read_checkpoint(filename, map_location)
         from piston.runner.checkpoint import _load_checkpoint
 
-        self.logger.info(f"Load checkpoint from {filename}")
-        if map_location == "default":
-            from piston.device import get_device
-
-            map_location = get_device()
-        if self._full_state:
-            checkpoint = _load_checkpoint(filename, map_location=map_location)
-        else:
-            path = self._rank_file(filename)
-            if not osp.isfile(path):
-                raise FileNotFoundError(
-                    f"{path} does not exist: FSDPStrategy(state_dict_cfg={self.state_dict_cfg!r})"
-                    f" reads per-rank files from the checkpoint directory {filename}, written by "
-                    "the same number of ranks."
-                )
-            checkpoint = _load_checkpoint(path, map_location=map_location, weights_only=False)
-        if callback is not None:
-            callback(checkpoint)
-        state_dict = checkpoint.pop("state_dict")
-        self.load_model_state_dict(state_dict, strict=strict, revise_keys=revise_keys)
-        return checkpoint
+        path = self._rank_file(filename)
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f"{path} does not exist: FSDPStrategy(state_dict_cfg={self.state_dict_cfg!r})"
+                f" reads per-rank files from the checkpoint directory {filename}, written by "
+                "the same number of ranks."
+            )
+        return _load_checkpoint(path, map_location=map_location, weights_only=False)
 
     def save_checkpoint(
         self,

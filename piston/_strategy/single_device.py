@@ -102,14 +102,12 @@ class SingleDeviceStrategy(BaseStrategy):
         Returns:
             The checkpoint without ``state_dict``.
         """
-        from piston.runner.checkpoint import _load_checkpoint
-
         self.logger.info(f"Load checkpoint from {filename}")
         if map_location == "default":
             from piston.device import get_device
 
             map_location = get_device()
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        checkpoint = self._read_checkpoint(filename, map_location)
         if not isinstance(checkpoint, dict):
             raise RuntimeError(
                 f"No state_dict found in checkpoint file {filename}: it holds a "
@@ -123,6 +121,12 @@ class SingleDeviceStrategy(BaseStrategy):
             state_dict, checkpoint = checkpoint, {}
         self.load_model_state_dict(state_dict, strict=strict, revise_keys=revise_keys)
         return checkpoint
+
+    def _read_checkpoint(self, filename: str, map_location: str | Callable) -> Any:
+        """The object stored at ``filename`` (strategies that shard files override this)."""
+        from piston.runner.checkpoint import _load_checkpoint
+
+        return _load_checkpoint(filename, map_location=map_location)
 
     def resume(
         self,
