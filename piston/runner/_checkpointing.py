@@ -29,10 +29,13 @@ from .checkpoint import (
 )
 
 __all__ = [
+    "check_file_client_args",
+    "checkpoint_meta",
     "checkpoint_path",
     "load_runner_checkpoint",
     "resume_runner",
     "save_runner_checkpoint",
+    "train_state_of",
 ]
 
 _VERSION: str | None = None
@@ -106,45 +109,19 @@ def save_runner_checkpoint(
     """Body of ``Runner.save_checkpoint`` (rank 0 only; the caller gates on rank)."""
     from piston.optim import OptimWrapper, OptimWrapperDict
 
-    if meta is None:
-        meta = {}
-    elif not isinstance(meta, dict):
-        raise TypeError(f"meta should be a dict or None, but got {type(meta).__name__}")
+    meta = checkpoint_meta(runner, meta, by_epoch)
     file_client = None
-    if file_client_args is not None:
-        warnings.warn(
-            '"file_client_args" will be deprecated in future. Please use "backend_args" instead',
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        if backend_args is not None:
-            raise ValueError(
-                '"file_client_args" and "backend_args" cannot be set at the same time. '
-                '"file_client_args" is deprecated; use "backend_args" only.'
-            )
+    if check_file_client_args(file_client_args, backend_args):
         file_client = _infer_file_client(file_client_args, out_dir)
-    if by_epoch:
-        meta.setdefault("epoch", runner.epoch + 1)
-        meta.setdefault("iter", runner.iter)
-    else:
-        meta.setdefault("epoch", runner.epoch)
-        meta.setdefault("iter", runner.iter + 1)
     if file_client is None:
         filepath = checkpoint_path(out_dir, filename, backend_args)
     else:
         filepath = file_client.join_path(out_dir, filename)
     meta.update(
-        cfg=runner.cfg.pretty_text,
         seed=runner.seed,
-        experiment_name=runner.experiment_name,
         time=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
         piston_version=piston_version(),
     )
-    train_loop = runner._train_loop
-    built_train = train_loop is not None and not isinstance(train_loop, dict)
-    if built_train and hasattr(train_loop.dataloader.dataset, "metainfo"):
-        meta["dataset_meta"] = to_plain(train_loop.dataloader.dataset.metainfo)
-
     model = runner.model
     checkpoint: dict[str, Any] = {
         "meta": to_plain(meta),
@@ -169,8 +146,9 @@ def save_runner_checkpoint(
             )
         else:
             checkpoint["param_schedulers"] = _scheduler_states(schedulers)
-    if built_train and hasattr(train_loop, "state_for_checkpoint"):
-        checkpoint["train_state"] = train_loop.state_for_checkpoint()
+    train_state = train_state_of(runner)
+    if train_state is not None:
+        checkpoint["train_state"] = train_state
     runner.call_hook("before_save_checkpoint", checkpoint=checkpoint)
     if file_client is None:
         save_checkpoint(checkpoint, filepath, backend_args=backend_args)
@@ -180,6 +158,63 @@ def save_runner_checkpoint(
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         file_client.put(buffer.getvalue(), filepath)
+
+
+def checkpoint_meta(
+    runner: Any, meta: dict | None, by_epoch: bool, overwrite: bool = False
+) -> dict:
+    """``meta`` of a runner checkpoint: the caller's dict with ``epoch`` and ``iter`` where absent
+    (updated in place, as Runner does; with ``overwrite``, a copy where they replace the caller's,
+    as FlexibleRunner does), the config text, the experiment name and the dataset's metainfo."""
+    if meta is None:
+        meta = {}
+    elif not isinstance(meta, dict):
+        raise TypeError(f"meta should be a dict or None, but got {type(meta).__name__}")
+    if by_epoch:
+        position = {"epoch": runner.epoch + 1, "iter": runner.iter}
+    else:
+        position = {"epoch": runner.epoch, "iter": runner.iter + 1}
+    if overwrite:  # on a copy: the caller's values are replaced
+        meta = {**meta, **position}
+    else:
+        for key, value in position.items():
+            meta.setdefault(key, value)
+    meta.update(cfg=runner.cfg.pretty_text, experiment_name=runner.experiment_name)
+    train_loop = _built_train_loop(runner)
+    if train_loop is not None and hasattr(train_loop.dataloader.dataset, "metainfo"):
+        meta["dataset_meta"] = to_plain(train_loop.dataloader.dataset.metainfo)
+    return meta
+
+
+def train_state_of(runner: Any) -> dict | None:
+    """``train_state`` (exact resume) of the runner's built train loop, if it records one."""
+    train_loop = _built_train_loop(runner)
+    if train_loop is not None and hasattr(train_loop, "state_for_checkpoint"):
+        return train_loop.state_for_checkpoint()
+    return None
+
+
+def _built_train_loop(runner: Any) -> Any:
+    loop = runner._train_loop
+    return None if loop is None or isinstance(loop, dict) else loop
+
+
+def check_file_client_args(file_client_args: dict | None, backend_args: dict | None) -> bool:
+    """Warn that ``file_client_args`` is deprecated and refuse it next to ``backend_args``;
+    True when it is given."""
+    if file_client_args is None:
+        return False
+    warnings.warn(
+        '"file_client_args" will be deprecated in future. Please use "backend_args" instead',
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    if backend_args is not None:
+        raise ValueError(
+            '"file_client_args" and "backend_args" cannot be set at the same time. '
+            '"file_client_args" is deprecated; use "backend_args" only.'
+        )
+    return True
 
 
 def checkpoint_path(out_dir: str, filename: str, backend_args: dict | None = None) -> str:

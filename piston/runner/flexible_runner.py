@@ -452,30 +452,19 @@ class FlexibleRunner(Runner):
 
         Not rank-gated: the strategy decides which ranks write (FSDP needs all of them).
         """
-        from ._checkpointing import checkpoint_path
+        from ._checkpointing import (
+            check_file_client_args,
+            checkpoint_meta,
+            checkpoint_path,
+            train_state_of,
+        )
 
-        if meta is None:
-            meta = {}
-        elif not isinstance(meta, dict):
-            raise TypeError(f"meta should be a dict or None, but got {type(meta).__name__}")
-        if file_client_args is not None and backend_args is not None:
-            raise ValueError(
-                '"file_client_args" and "backend_args" cannot be set at the same time. '
-                '"file_client_args" is deprecated; use "backend_args" only.'
-            )
-        meta = dict(meta)
-        if by_epoch:
-            meta.update(epoch=self.epoch + 1, iter=self.iter)
-        else:
-            meta.update(epoch=self.epoch, iter=self.iter + 1)
-        meta.update(cfg=self.cfg.pretty_text, experiment_name=self.experiment_name)
-        loop = self._train_loop
-        built_train = loop is not None and not isinstance(loop, dict)
-        if built_train and hasattr(loop.dataloader.dataset, "metainfo"):
-            meta["dataset_meta"] = loop.dataloader.dataset.metainfo
+        check_file_client_args(file_client_args, backend_args)
+        meta = checkpoint_meta(self, meta, by_epoch, overwrite=True)
         extra_ckpt: dict[str, Any] = {"meta": meta, "message_hub": self.message_hub.state_dict()}
-        if built_train and hasattr(loop, "state_for_checkpoint"):
-            extra_ckpt["train_state"] = loop.state_for_checkpoint()
+        train_state = train_state_of(self)
+        if train_state is not None:
+            extra_ckpt["train_state"] = train_state
         filepath = checkpoint_path(out_dir, filename, backend_args or file_client_args)
         self.strategy.save_checkpoint(
             filepath,

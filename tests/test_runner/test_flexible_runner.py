@@ -336,8 +336,14 @@ def test_resume_from_path_callbacks_and_save_meta(tmp_path) -> None:
     assert (ckpt["meta"]["epoch"], ckpt["meta"]["iter"]) == (1, 4)
     with pytest.raises(TypeError, match="meta should be a dict"):
         runner.save_checkpoint(str(tmp_path), "x.pth", meta=[1])
-    with pytest.raises(ValueError, match="cannot be set at the same time"):
+    with (
+        pytest.warns(DeprecationWarning, match="file_client_args"),
+        pytest.raises(ValueError, match="cannot be set at the same time"),
+    ):
         runner.save_checkpoint(str(tmp_path), "x.pth", file_client_args={}, backend_args={})
+    with pytest.warns(DeprecationWarning, match="file_client_args"):  # as Runner warns
+        runner.save_checkpoint(str(tmp_path), "y.pth", file_client_args=dict(backend="local"))
+    assert (tmp_path / "y.pth").is_file()
 
     recorder = Recorder()
     resumed = FlexibleRunner(
