@@ -10,7 +10,6 @@ way. Nothing heavy is imported at module import: FSDP/DeepSpeed live in their ow
 
 from __future__ import annotations
 
-import copy
 import os.path as osp
 import re
 from abc import ABCMeta, abstractmethod
@@ -241,7 +240,7 @@ class BaseStrategy(metaclass=ABCMeta):
         ``end`` defaults to ``max_epochs`` (``max_iters`` for ``by_epoch=False``) and
         ``epoch_length`` is passed from ``dispatch_kwargs`` (or ``default_args``).
         """
-        from piston.optim import OptimWrapper, OptimWrapperDict
+        from piston.runner._build import build_param_scheduler
 
         args = {
             k: self.dispatch_kwargs[k]
@@ -249,25 +248,13 @@ class BaseStrategy(metaclass=ABCMeta):
             if k in self.dispatch_kwargs
         }
         args.update(default_args or {})
-        if isinstance(optim_wrapper, OptimWrapper) and not isinstance(
-            optim_wrapper, OptimWrapperDict
-        ):
-            return _build_scheduler_list(scheduler, optim_wrapper, args)
-        if not isinstance(optim_wrapper, OptimWrapperDict):
-            raise TypeError(
-                "build_param_scheduler needs a built OptimWrapper or OptimWrapperDict, but got "
-                f"{type(optim_wrapper).__name__}; call build_optim_wrapper first."
-            )
-        per_optimizer = isinstance(scheduler, dict) and "type" not in scheduler
-        result = {}
-        for name, wrapper in optim_wrapper.items():
-            if per_optimizer:
-                if name not in scheduler:
-                    continue
-                result[name] = _build_scheduler_list(scheduler[name], wrapper, args)
-            else:
-                result[name] = _build_scheduler_list(scheduler, wrapper, args)
-        return result
+        return build_param_scheduler(
+            scheduler,
+            optim_wrapper,
+            max_epochs=args.get("max_epochs"),
+            max_iters=args.get("max_iters"),
+            epoch_length=args.get("epoch_length"),
+        )
 
     def _scale_lr(self) -> None:
         """Linear LR scaling by ``world_size * train_micro_batch_size_per_gpu / base``."""
@@ -412,29 +399,3 @@ def _revise(state_dict: dict, revise_keys: list | tuple) -> OrderedDict:
     if metadata is not None:
         revised._metadata = metadata  # type: ignore[attr-defined]
     return revised
-
-
-def _build_scheduler_list(scheduler: Any, optim_wrapper: Any, args: dict) -> list:
-    from piston.optim import _ParamScheduler
-    from piston.registry import PARAM_SCHEDULERS
-
-    items = scheduler if isinstance(scheduler, (list, tuple)) else [scheduler]
-    built = []
-    for item in items:
-        if isinstance(item, _ParamScheduler):
-            built.append(item)
-            continue
-        if not isinstance(item, dict):
-            raise TypeError(
-                "scheduler should be a _ParamScheduler object or dict, but got "
-                f"{type(item).__name__}: {item!r}"
-            )
-        cfg = copy.deepcopy(item)
-        end = args.get("max_epochs") if cfg.get("by_epoch", True) else args.get("max_iters")
-        if end is not None:
-            cfg.setdefault("end", end)
-        default_args: dict = {"optimizer": optim_wrapper}
-        if args.get("epoch_length") is not None:
-            default_args["epoch_length"] = args["epoch_length"]
-        built.append(PARAM_SCHEDULERS.build(cfg, default_args=default_args))
-    return built

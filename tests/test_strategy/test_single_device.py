@@ -216,7 +216,7 @@ def test_build_optim_wrapper_and_param_scheduler_defaults(tmp_path) -> None:
     assert per_name["a"][0].end == 4
     shared = strategy.build_param_scheduler({"type": "LinearLR"}, wrappers)
     assert sorted(shared) == ["a", "b"]
-    with pytest.raises(TypeError, match="needs a built OptimWrapper"):
+    with pytest.raises(TypeError, match="called after build_optim_wrapper"):
         strategy.build_param_scheduler({"type": "LinearLR"}, {"optimizer": {}})
     with pytest.raises(TypeError, match="_ParamScheduler object or dict"):
         strategy.build_param_scheduler([1], wrapper)
