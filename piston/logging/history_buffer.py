@@ -330,12 +330,6 @@ class HistoryBuffer:
         """``sum(values[-w:]) / sum(counts[-w:])`` (all values when ``window_size`` is None)."""
         tail = self._tail(window_size)
         if tail is not None:  # the usual logging window
-            values, counts = tail
-            total = _pairwise_sum(counts)
-            if total != 0.0:
-                # numpy's own summation order in Python: bit-identical to the numpy sums, and
-                # several times cheaper than building arrays for a window of a few values.
-                return np.float64(_pairwise_sum(values) / total)
             # One (2, w) array, rows reduced like two 1-D sums (bit-identical, half the calls).
             sums = np.array(tail).sum(axis=1)
             return sums[0] / sums[1]
@@ -382,44 +376,6 @@ def _resolve_function(reference: Any) -> Callable | None:
     except (KeyError, AttributeError, TypeError, ValueError):
         return None
     return target if callable(target) else None
-
-
-def _pairwise_sum(values: list[float]) -> float:
-    """``np.sum`` of a float64 list, in numpy's order (bit-identical; numpy >= 1.9).
-
-    numpy adds a contiguous float64 array pairwise: fewer than 8 values one by one, up to 128
-    values in 8 interleaved partial sums combined as a tree and then the remaining values, and
-    larger arrays as two halves (the first a multiple of 8 long). The reduction starts from
-    ``0.0`` (so a sum of negative zeros is ``0.0``).
-    """
-    return 0.0 + _pairwise(values, 0, len(values))
-
-
-def _pairwise(a: list[float], start: int, n: int) -> float:
-    if n < 8:
-        res = -0.0
-        for i in range(start, start + n):
-            res += a[i]
-        return res
-    if n <= 128:
-        r0, r1, r2, r3, r4, r5, r6, r7 = a[start : start + 8]
-        end = start + n - n % 8
-        for i in range(start + 8, end, 8):
-            r0 += a[i]
-            r1 += a[i + 1]
-            r2 += a[i + 2]
-            r3 += a[i + 3]
-            r4 += a[i + 4]
-            r5 += a[i + 5]
-            r6 += a[i + 6]
-            r7 += a[i + 7]
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        for i in range(end, start + n):
-            res += a[i]
-        return res
-    half = n // 2
-    half -= half % 8
-    return _pairwise(a, start, half) + _pairwise(a, start + half, n - half)
 
 
 def _window(window_size: int | None, length: int) -> int:
