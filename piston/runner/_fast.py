@@ -4,9 +4,10 @@ Config side (:func:`apply_fast_cfg`, before building): bf16 ``AmpOptimWrapper`` 
 autotuning (``env_cfg.cudnn_benchmark``) on CUDA, and for dataloader configs pinned memory,
 persistent workers and a prefetch factor of 4. Each is a default: a key the config sets wins. Runtime side
 (:func:`apply_fast_model`, in ``train()``): the model goes ``channels_last`` on CUDA. Copying the
-next batch to the device on a side stream is opt-in (``fast = dict(prefetch=True)``): on an H100
-with ResNet-50 it measured 0.949x the best-practice loop with it and 1.113x without it (same run,
-medians of 5 and 3 rounds), since pinned ``non_blocking`` copies already overlap the host.
+next batch to the device on a side stream is opt-in (``fast = dict(prefetch=True)``): on H100s
+with ResNet-50 it measured 0.949x/0.913x the best-practice loop with it against 1.113x/1.008x
+without it (two runs, each comparison in one run), since pinned ``non_blocking`` copies already
+overlap the host.
 """
 
 from __future__ import annotations
